@@ -1,0 +1,28 @@
+/** The failure taxonomy, the one classifier and the error responses: every upstream failure becomes one Failure here. */
+export {
+  type ClassifyContext,
+  classify,
+  failureOf,
+  isPlainHttpToTlsAnswer,
+  isTlsRecordStart,
+  rulesFor,
+} from './classify.js';
+export {
+  type ErrorResponse,
+  type ErrorResponseOptions,
+  proxyStatusValue,
+  renderErrorResponse,
+} from './error-response.js';
+export { UPSTREAM_ERROR_CODES, UpstreamError, type UpstreamErrorCode, type UpstreamErrorOptions } from './errors.js';
+export { type Failure, PHASES, type Phase } from './failure.js';
+export { CLASSIFY_RULES, type ClassifyRule, REASON_PATTERNS, type RuleCondition } from './rules.js';
+export {
+  ERROR_TYPES,
+  type ErrorType,
+  type ErrorTypeInfo,
+  isErrorType,
+  isRootCause,
+  ROOT_CAUSES,
+  type RootCause,
+  type RootCauseInfo,
+} from './taxonomy.js';
