@@ -1,0 +1,1 @@
+export { type AdminRoute, AdminServer } from './server.js';

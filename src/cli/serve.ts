@@ -1,0 +1,56 @@
+import { defineCommand } from 'citty';
+import { loadConfigFile } from '../config/index.js';
+import { CliError, ConfigError } from '../errors.js';
+import type { LogFormat } from '../observe/index.js';
+import { Service } from '../service.js';
+
+/** `gatewise serve [--config F]`: run the gateway; without a config, the built-in demo. */
+export default defineCommand({
+  meta: { name: 'serve', description: 'Run the gateway (no --config: the built-in demo)' },
+  args: {
+    config: { type: 'string', alias: 'c', description: 'configuration file' },
+    'log-format': { type: 'enum', options: ['json', 'pretty'], description: 'log format (overrides log.format)' },
+  },
+  async run({ args }): Promise<number> {
+    const logFormat = args['log-format'] as LogFormat | undefined;
+    if (!args.config) {
+      const { runDemo } = await import('../demo/run.js');
+      return runDemo(logFormat);
+    }
+    let config;
+    try {
+      config = await loadConfigFile(args.config);
+    } catch (error) {
+      if (error instanceof ConfigError) throw new CliError(`invalid configuration:\n${error.message}`, 1);
+      throw error;
+    }
+    const service = new Service({ config, configFile: args.config, logFormat });
+    try {
+      await service.start();
+    } catch (error) {
+      await service.stop();
+      throw new CliError(`cannot start: ${(error as Error).message}`, 1);
+    }
+    return runUntilSignal(service);
+  },
+});
+
+/** Serves until SIGTERM/SIGINT (graceful stop), reloading on SIGHUP. */
+export function runUntilSignal(service: Service, onStop?: () => Promise<void>): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      service
+        .stop()
+        .then(() => onStop?.())
+        .then(() => resolve(0));
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGHUP', () => {
+      void service.reload();
+    });
+  });
+}

@@ -1,0 +1,2 @@
+export { LogObserver } from './access-log.js';
+export { createLogs, type LogFormat, type LogOptions, type Logs } from './log.js';

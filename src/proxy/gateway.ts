@@ -1,0 +1,159 @@
+/**
+ * The running gateway: listeners, the current runtime, reload and graceful shutdown.
+ */
+import { readFileSync } from 'node:fs';
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type { Config, ListenConfig } from '../config/index.js';
+import { Clock, type Sweepable } from './clock.js';
+import { ClientConnection } from './client-connection.js';
+import type { ProxyContext, TrackedConnection } from './context.js';
+import { serveHttp2Session } from './h2.js';
+import { parseListenAddress } from './listen-address.js';
+import type { ExchangeObserver } from './observer.js';
+import { compileRuntime, type Runtime } from './runtime.js';
+import { closeIdle, expireIdle } from './upstream-pool.js';
+
+interface BoundListener {
+  readonly key: string;
+  readonly server: net.Server | tls.Server;
+  readonly tls: boolean;
+}
+
+export interface GatewayOptions {
+  observer: ExchangeObserver;
+}
+
+export class Gateway implements Sweepable {
+  readonly ctx: ProxyContext;
+  private readonly listeners = new Map<string, BoundListener>();
+  private readonly h2 = http2.createServer();
+  private stopped = false;
+
+  constructor(config: Config, options: GatewayOptions) {
+    const clock = new Clock();
+    this.ctx = {
+      runtime: compileRuntime(config),
+      clock,
+      observer: options.observer,
+      connections: new Set<TrackedConnection>(),
+      draining: false,
+    };
+    clock.add(this);
+    this.h2.on('session', (session) => serveHttp2Session(session, this.ctx));
+  }
+
+  get runtime(): Runtime {
+    return this.ctx.runtime;
+  }
+
+  /** Binds every listener of the current config. Rejects (binding nothing new) when one fails. */
+  async start(): Promise<void> {
+    await this.syncListeners(this.ctx.runtime.config.listen);
+  }
+
+  /** Addresses actually bound, e.g. `127.0.0.1:8080` (useful with port 0). */
+  addresses(): string[] {
+    const out: string[] = [];
+    for (const l of this.listeners.values()) {
+      const a = l.server.address();
+      if (a !== null && typeof a === 'object') out.push(`${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+    }
+    return out;
+  }
+
+  /**
+   * Swaps in a new configuration atomically: new requests use it at once, in-flight requests finish
+   * on the runtime they started with. The caller has validated the config already.
+   */
+  async reload(config: Config): Promise<Runtime> {
+    const next = compileRuntime(config);
+    await this.syncListeners(config.listen);
+    const previous = this.ctx.runtime;
+    this.ctx.runtime = next;
+    for (const upstream of previous.upstreams.values()) upstream.retired = true;
+    closeIdle(previous.upstreams.values());
+    return next;
+  }
+
+  private async syncListeners(wanted: readonly ListenConfig[]): Promise<void> {
+    const keys = new Set<string>();
+    for (const spec of wanted) {
+      const key = `${spec.address}|${spec.tls ? 'tls' : 'plain'}`;
+      keys.add(key);
+      const existing = this.listeners.get(key);
+      if (existing) {
+        if (spec.tls && existing.server instanceof tls.Server) existing.server.setSecureContext(this.tlsOptions(spec));
+        continue;
+      }
+      const server = spec.tls ? this.createTlsServer(spec) : this.createPlainServer();
+      const { host, port } = parseListenAddress(spec.address);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host, port, backlog: 4096 }, () => {
+          server.removeListener('error', reject);
+          resolve();
+        });
+      });
+      this.listeners.set(key, { key, server, tls: Boolean(spec.tls) });
+    }
+    for (const [key, l] of this.listeners) {
+      if (!keys.has(key)) {
+        l.server.close();
+        this.listeners.delete(key);
+      }
+    }
+  }
+
+  private createPlainServer(): net.Server {
+    return net.createServer({ noDelay: true }, (socket) => {
+      new ClientConnection(socket, this.ctx, 'http');
+    });
+  }
+
+  private tlsOptions(spec: ListenConfig): tls.SecureContextOptions & tls.TlsOptions {
+    return {
+      cert: readFileSync(spec.tls!.cert),
+      key: readFileSync(spec.tls!.key),
+      ALPNProtocols: spec.http2 ? ['h2', 'http/1.1'] : ['http/1.1'],
+    };
+  }
+
+  private createTlsServer(spec: ListenConfig): tls.Server {
+    const server = tls.createServer({ ...this.tlsOptions(spec), noDelay: true });
+    server.on('secureConnection', (socket) => {
+      if (socket.alpnProtocol === 'h2') this.h2.emit('connection', socket);
+      else new ClientConnection(socket, this.ctx, 'https');
+    });
+    server.on('tlsClientError', () => {
+      // A client that fails its handshake costs only its own connection.
+    });
+    return server;
+  }
+
+  sweep(nowMs: number): void {
+    expireIdle(this.ctx.runtime.upstreams.values(), nowMs);
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, let in-flight requests finish for up to `graceMs`, close idle
+   * keep-alive connections at once, then close whatever is left.
+   */
+  async stop(graceMs: number): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.ctx.draining = true;
+    for (const l of this.listeners.values()) l.server.close();
+    this.listeners.clear();
+    for (const c of [...this.ctx.connections]) c.drain();
+    const deadline = Date.now() + graceMs;
+    while (this.ctx.connections.size > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    for (const c of [...this.ctx.connections]) c.destroy();
+    closeIdle(this.ctx.runtime.upstreams.values());
+    this.h2.close();
+    this.ctx.clock.stop();
+  }
+}

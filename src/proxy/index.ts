@@ -1,0 +1,5 @@
+export { Clock } from './clock.js';
+export type { Exchange } from './exchange.js';
+export { Gateway, type GatewayOptions } from './gateway.js';
+export type { ExchangeObserver } from './observer.js';
+export { compileRuntime, type CompiledRoute, type Runtime } from './runtime.js';

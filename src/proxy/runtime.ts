@@ -1,0 +1,130 @@
+/**
+ * The compiled form of a configuration: everything the request path needs, built once per load or
+ * reload. An exchange holds the runtime it started with, so in-flight requests finish on the config
+ * they began under while new ones take the new one.
+ */
+import { type Config, matchesCidr } from '../config/index.js';
+import type { HeadLimits } from '../http1/index.js';
+import { Upstream } from '../upstream/index.js';
+import { type CompiledHeaderEdits, compileHeaderEdits } from './header-rules.js';
+import { Router } from './router.js';
+import type { UpstreamConnection } from './upstream-connection.js';
+
+export interface CompiledRoute {
+  readonly index: number;
+  /** `#0 /api` — how logs and metrics name the route. */
+  readonly label: string;
+  readonly upstream: Upstream<UpstreamConnection>;
+  readonly prefix: string;
+  readonly stripPrefix: boolean;
+  /** Replacement for the matched prefix, or null to forward the path unchanged. */
+  readonly rewritePrefix: string | null;
+  readonly requestEdits: CompiledHeaderEdits;
+  readonly responseEdits: CompiledHeaderEdits;
+}
+
+export interface Runtime {
+  readonly generation: number;
+  readonly config: Config;
+  readonly router: Router<CompiledRoute>;
+  readonly upstreams: ReadonlyMap<string, Upstream<UpstreamConnection>>;
+  readonly requestLimits: HeadLimits;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxRequestsPerConnection: number;
+  readonly maxBodyBytes: number;
+  readonly verbose: boolean;
+  /** This hop's pseudonym in Via (RFC 9110 §7.6.3), also what loop detection looks for. */
+  readonly pseudonym: string;
+  /** `1.1 gatewise` and `1.0 gatewise`: the Via entries for each received protocol version. */
+  readonly viaEntry11: string;
+  readonly viaEntry10: string;
+  readonly maxHops: number;
+  /** Lowercased request-id header name. */
+  readonly requestIdHeader: string;
+  /** Largest request body kept in memory so that the request can be replayed on another server. */
+  readonly replayBodyBytes: number;
+  readonly accessLog: boolean;
+  isTrusted(address: string): boolean;
+}
+
+let generations = 0;
+
+export function compileRuntime(config: Config): Runtime {
+  const upstreams = new Map<string, Upstream<UpstreamConnection>>();
+  for (const [name, u] of Object.entries(config.upstreams)) {
+    upstreams.set(
+      name,
+      new Upstream<UpstreamConnection>({
+        name,
+        servers: u.servers.map((s) => ({ url: s.url, weight: s.weight, backup: s.backup, tls: s.tls })),
+        tls: u.tls,
+        balance: u.balance,
+        hashHeader: u.hash_header,
+        connectTimeoutMs: u.timeouts.connect,
+        sendTimeoutMs: u.timeouts.send,
+        readTimeoutMs: u.timeouts.read,
+        attempts: u.retries.attempts,
+        maxIdlePerServer: u.keepalive.max_idle,
+        idleTimeoutMs: u.keepalive.idle_timeout,
+        maxRequestsPerConnection: u.keepalive.max_requests,
+        maxResponseHeadBytes: u.max_response_header_bytes,
+        websocketIdleTimeoutMs: u.websocket.idle_timeout,
+      }),
+    );
+  }
+  const routes = config.routes.map((r, index) => {
+    const upstream = upstreams.get(r.upstream);
+    if (!upstream) throw new Error(`route ${index} names unknown upstream ${r.upstream}`);
+    const path = r.match.path;
+    const route: CompiledRoute = {
+      index,
+      label: `#${index} ${r.match.host ? `${r.match.host}` : ''}${path}`,
+      upstream,
+      prefix: path,
+      stripPrefix: r.strip_prefix,
+      rewritePrefix: r.rewrite_prefix ? r.rewrite_prefix : null,
+      requestEdits: compileHeaderEdits(r.request_headers),
+      responseEdits: compileHeaderEdits(r.response_headers),
+    };
+    return { match: { host: r.match.host, path, methods: r.match.methods }, route };
+  });
+  const trust = config.trust_proxies;
+  return {
+    generation: ++generations,
+    config,
+    router: new Router(routes),
+    upstreams,
+    requestLimits: {
+      maxHeadBytes: config.limits.max_header_bytes,
+      maxRequestLineBytes: config.limits.max_request_line_bytes,
+      maxHeaders: config.limits.max_headers,
+    },
+    headersTimeoutMs: config.limits.headers_timeout,
+    requestTimeoutMs: config.limits.request_timeout,
+    idleTimeoutMs: config.limits.idle_timeout,
+    maxRequestsPerConnection: config.limits.max_requests_per_connection,
+    maxBodyBytes: config.limits.max_body_bytes,
+    verbose: config.errors.verbose,
+    pseudonym: config.proxy.via,
+    viaEntry11: `1.1 ${config.proxy.via}`,
+    viaEntry10: `1.0 ${config.proxy.via}`,
+    maxHops: config.proxy.max_hops,
+    requestIdHeader: config.proxy.request_id_header.toLowerCase(),
+    replayBodyBytes: 64 * 1024,
+    accessLog: config.log.access,
+    isTrusted: trust.length === 0 ? () => false : (address) => matchesCidr(address, trust),
+  };
+}
+
+/** The path to forward: the prefix stripped or rewritten when the route asks for it. */
+export function forwardedTarget(route: CompiledRoute, target: string): string {
+  if (route.rewritePrefix === null && !route.stripPrefix) return target;
+  const rest = route.prefix.endsWith('/') ? target.slice(route.prefix.length - 1) : target.slice(route.prefix.length);
+  const replacement = route.rewritePrefix ?? '';
+  const joined =
+    replacement.endsWith('/') && rest.startsWith('/') ? replacement + rest.slice(1) : replacement + rest;
+  if (joined === '') return '/';
+  return joined.charCodeAt(0) === 0x2f ? joined : `/${joined}`;
+}

@@ -1,0 +1,127 @@
+/**
+ * A running Gatewise: the gateway, its admin API and its logs, wired together; reload from the config
+ * file (SIGHUP, `gatewise reload`, admin `POST /api/reload`) and graceful stop.
+ */
+import { AdminServer } from './admin/index.js';
+import { type Config, loadConfigFile, redactConfig } from './config/index.js';
+import { ConfigError, formatProblem } from './errors.js';
+import { createLogs, type LogFormat, LogObserver, type Logs } from './observe/index.js';
+import { Gateway } from './proxy/index.js';
+
+export interface ServiceOptions {
+  config: Config;
+  /** The file the config came from; reload reads it again. Undefined for the built-in demo. */
+  configFile?: string | undefined;
+  logFormat?: LogFormat | undefined;
+}
+
+export type ReloadResult = { ok: true; generation: number } | { ok: false; problems: string[] };
+
+export class Service {
+  readonly gateway: Gateway;
+  readonly logs: Logs;
+  private admin: AdminServer | undefined;
+  adminAddress = '';
+  private reloading: Promise<ReloadResult> | undefined;
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly options: ServiceOptions) {
+    const config = options.config;
+    this.logs = createLogs({ level: config.log.level, format: options.logFormat ?? config.log.format, file: config.log.file });
+    const observer = new LogObserver(this.logs.logger, () => this.gateway.runtime.accessLog);
+    this.gateway = new Gateway(config, { observer });
+  }
+
+  async start(): Promise<void> {
+    await this.gateway.start();
+    const config = this.options.config;
+    this.admin = new AdminServer(
+      [
+        {
+          method: 'GET',
+          path: '/api/status',
+          handle: async () => ({ status: 200, body: this.status() }),
+        },
+        {
+          method: 'GET',
+          path: '/api/config',
+          handle: async () => ({ status: 200, body: redactConfig(this.gateway.runtime.config) }),
+        },
+        {
+          method: 'POST',
+          path: '/api/reload',
+          handle: async () => {
+            const result = await this.reload();
+            return { status: result.ok ? 200 : 400, body: result };
+          },
+        },
+      ],
+      config.admin.token ?? '',
+    );
+    this.adminAddress = await this.admin.listen(config.admin.address);
+    this.logs.logger.info({ msg: 'gatewise started', listen: this.gateway.addresses(), admin: this.adminAddress });
+  }
+
+  status(): unknown {
+    const rt = this.gateway.runtime;
+    return {
+      status: 'ok',
+      pid: process.pid,
+      uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+      config_generation: rt.generation,
+      listen: this.gateway.addresses(),
+      connections: this.gateway.ctx.connections.size,
+      upstreams: [...rt.upstreams.values()].map((u) => ({
+        name: u.name,
+        balance: u.spec.balance,
+        servers: u.servers.map((s) => ({
+          url: s.key,
+          backup: s.backup,
+          weight: s.weight,
+          available: s.available,
+          inflight: s.inflight,
+          open_connections: s.open,
+          idle_connections: s.idle.length,
+        })),
+      })),
+    };
+  }
+
+  /** Re-reads the config file and swaps it in; an invalid file changes nothing. */
+  reload(): Promise<ReloadResult> {
+    this.reloading ??= this.doReload().finally(() => {
+      this.reloading = undefined;
+    });
+    return this.reloading;
+  }
+
+  private async doReload(): Promise<ReloadResult> {
+    const file = this.options.configFile;
+    if (file === undefined) return { ok: false, problems: ['the built-in demo has no config file to reload'] };
+    let config: Config;
+    try {
+      config = await loadConfigFile(file);
+    } catch (error) {
+      const problems = error instanceof ConfigError ? error.problems.map(formatProblem) : [String(error)];
+      this.logs.logger.error({ msg: 'reload refused: the running configuration stays', problems });
+      return { ok: false, problems };
+    }
+    try {
+      const rt = await this.gateway.reload(config);
+      this.logs.logger.info({ msg: 'configuration reloaded', generation: rt.generation, file });
+      return { ok: true, generation: rt.generation };
+    } catch (error) {
+      const problems = [error instanceof Error ? error.message : String(error)];
+      this.logs.logger.error({ msg: 'reload failed: the running configuration stays', problems });
+      return { ok: false, problems };
+    }
+  }
+
+  async stop(): Promise<void> {
+    const graceMs = this.gateway.runtime.config.shutdown.grace;
+    this.logs.logger.info({ msg: 'shutting down', grace_ms: graceMs });
+    await Promise.all([this.gateway.stop(graceMs), this.admin?.close()]);
+    this.logs.logger.info({ msg: 'stopped' });
+    this.logs.flush();
+  }
+}

@@ -1,0 +1,3 @@
+export * from './balancers/index.js';
+export { parseServerUrl, type ServerKind, type ServerSpec, type ServerTls, UpstreamServer } from './server.js';
+export { Upstream, type UpstreamSpec } from './upstream.js';
