@@ -1,0 +1,41 @@
+/**
+ * The configuration: schema (the one source of its types and defaults), loading with positions,
+ * `${ENV}` expansion, and validation that reports every problem as `file:line:col: message`.
+ */
+
+export type { HostPort, ServerTarget } from './addresses.js';
+export { isLoopbackHost, parseHostPort, parseServerUrl } from './addresses.js';
+export type { ConfigKeyDescription } from './describe.js';
+export { describeConfig } from './describe.js';
+export type { CheckResult } from './load.js';
+export { checkConfigText, loadConfigFile, parseConfigText } from './load.js';
+export { REDACTED, redactConfig } from './redact.js';
+export type {
+  ActiveHealthConfig,
+  AdminConfig,
+  BalanceName,
+  Config,
+  ErrorsConfig,
+  HeaderRulesConfig,
+  HealthConfig,
+  KeepaliveConfig,
+  LimitsConfig,
+  ListenConfig,
+  ListenTlsConfig,
+  LogConfig,
+  LogLevel,
+  PassiveHealthConfig,
+  ProxyConfig,
+  RetriesConfig,
+  RouteConfig,
+  RouteMatchConfig,
+  ServerConfig,
+  ShutdownConfig,
+  TimeoutsConfig,
+  UpstreamConfig,
+  UpstreamTlsConfig,
+  WebsocketConfig,
+} from './schema.js';
+export { balanceNames, configSchema, logLevels } from './schema.js';
+export type { Cidr } from './units.js';
+export { MAX_DURATION_MS, matchesCidr, parseCidr, parseCidrs, parseDuration, parseIp, parseSize } from './units.js';

@@ -1,0 +1,38 @@
+import type { Config } from './schema.js';
+
+/**
+ * A copy of a configuration that is safe to show (admin API, logs, `gatewise doctor`): secrets
+ * become "***". A secret is any value under a key naming a token, password, secret or inline key
+ * material, and the value of any header rule for a credential-carrying header.
+ */
+
+export const REDACTED = '***';
+
+// `key` alone is the TLS key *file path*: not secret, and useful when debugging. Key material
+// written inline (private_key, api_key, ...) is secret.
+const SECRET_KEY = /token|password|passwd|secret|credential|private_key|api_?key/i;
+const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie)$|auth|token|secret|password|api-?key/i;
+
+/** `set` and `add` are header maps inside request_headers / response_headers, which also have `remove`. */
+function isHeaderRules(value: object): boolean {
+  return 'set' in value && 'add' in value && 'remove' in value;
+}
+
+function redact(value: unknown, headerMap: boolean): unknown {
+  if (Array.isArray(value)) return value.map((item) => redact(item, false));
+  if (value === null || typeof value !== 'object') return value;
+  const copy: Record<string, unknown> = {};
+  const rules = isHeaderRules(value);
+  for (const [key, child] of Object.entries(value)) {
+    const secret = SECRET_KEY.test(key) || (headerMap && SECRET_HEADER.test(key));
+    copy[key] =
+      secret && typeof child === 'string' && child !== ''
+        ? REDACTED
+        : redact(child, rules && (key === 'set' || key === 'add'));
+  }
+  return copy;
+}
+
+export function redactConfig(config: Config): unknown {
+  return redact(config, false);
+}
