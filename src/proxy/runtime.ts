@@ -3,7 +3,7 @@
  * reload. An exchange holds the runtime it started with, so in-flight requests finish on the config
  * they began under while new ones take the new one.
  */
-import { type Config, matchesCidr } from '../config/index.js';
+import { type Config, matchesCidr, parseCidrs } from '../config/index.js';
 import type { HeadLimits } from '../http1/index.js';
 import { Upstream } from '../upstream/index.js';
 import { type CompiledHeaderEdits, compileHeaderEdits } from './header-rules.js';
@@ -90,7 +90,7 @@ export function compileRuntime(config: Config): Runtime {
     };
     return { match: { host: r.match.host, path, methods: r.match.methods }, route };
   });
-  const trust = config.trust_proxies;
+  const trust = parseCidrs(config.trust_proxies);
   return {
     generation: ++generations,
     config,
