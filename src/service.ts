@@ -27,7 +27,11 @@ export class Service {
 
   constructor(private readonly options: ServiceOptions) {
     const config = options.config;
-    this.logs = createLogs({ level: config.log.level, format: options.logFormat ?? config.log.format, file: config.log.file });
+    this.logs = createLogs({
+      level: config.log.level,
+      format: options.logFormat ?? config.log.format,
+      file: config.log.file,
+    });
     const observer = new LogObserver(this.logs.logger, () => this.gateway.runtime.accessLog);
     this.gateway = new Gateway(config, { observer });
   }

@@ -50,7 +50,11 @@ export class AdminServer {
       this.server.listen({ host, port }, () => {
         this.server.removeListener('error', reject);
         const a = this.server.address();
-        resolve(a !== null && typeof a === 'object' ? `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : address);
+        resolve(
+          a !== null && typeof a === 'object'
+            ? `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`
+            : address,
+        );
       });
     });
   }

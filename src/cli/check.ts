@@ -5,7 +5,10 @@ import { formatProblem } from '../errors.js';
 
 /** `gatewise check --config F`: validate like `nginx -t`; every problem as file:line:col: message. */
 export default defineCommand({
-  meta: { name: 'check', description: 'Validate a configuration file (exit 0 when valid, 1 with file:line:col problems)' },
+  meta: {
+    name: 'check',
+    description: 'Validate a configuration file (exit 0 when valid, 1 with file:line:col problems)',
+  },
   args: { config: { type: 'string', alias: 'c', description: 'configuration file', required: true } },
   async run({ args }): Promise<number> {
     const file = args.config;
@@ -13,7 +16,9 @@ export default defineCommand({
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
-      process.stderr.write(`${file}:1:1: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})\n`);
+      process.stderr.write(
+        `${file}:1:1: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})\n`,
+      );
       return 1;
     }
     const { problems } = checkConfigText(text, file);

@@ -6,7 +6,10 @@ import { defineCommand, runCommand, showUsage } from 'citty';
 import { CliError, GatewayError } from '../errors.js';
 
 const root = defineCommand({
-  meta: { name: 'gatewise', description: 'A reverse-proxy gateway that keeps 502s away from users and explains the ones it cannot.' },
+  meta: {
+    name: 'gatewise',
+    description: 'A reverse-proxy gateway that keeps 502s away from users and explains the ones it cannot.',
+  },
   subCommands: {
     serve: () => import('./serve.js').then((m) => m.default),
     check: () => import('./check.js').then((m) => m.default),
@@ -20,7 +23,9 @@ async function main(argv: string[]): Promise<number> {
     return argv.length === 0 ? 1 : 0;
   }
   if (argv.includes('--help') || argv.includes('-h')) {
-    const sub = await (root.subCommands as Record<string, () => Promise<Parameters<typeof showUsage>[0]>>)[argv[0]!]?.();
+    const sub = await (root.subCommands as Record<string, () => Promise<Parameters<typeof showUsage>[0]>>)[
+      argv[0]!
+    ]?.();
     await showUsage(sub ?? root, root);
     return 0;
   }

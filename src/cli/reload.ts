@@ -25,14 +25,18 @@ export default defineCommand({
         headers: token ? { authorization: `Bearer ${token}` } : {},
       });
     } catch (error) {
-      throw new CliError(`cannot reach the admin API at ${address}: ${(error as Error).cause ?? (error as Error).message}`, 1);
+      throw new CliError(
+        `cannot reach the admin API at ${address}: ${(error as Error).cause ?? (error as Error).message}`,
+        1,
+      );
     }
     const body = (await response.json()) as { ok?: boolean; generation?: number; problems?: string[]; error?: string };
     if (response.ok && body.ok) {
       process.stdout.write(`reloaded: configuration generation ${body.generation}\n`);
       return 0;
     }
-    for (const problem of body.problems ?? [body.error ?? `HTTP ${response.status}`]) process.stderr.write(`${problem}\n`);
+    for (const problem of body.problems ?? [body.error ?? `HTTP ${response.status}`])
+      process.stderr.write(`${problem}\n`);
     process.stderr.write('reload refused: the running configuration stays\n');
     return 1;
   },

@@ -1,5 +1,5 @@
 import { defineCommand } from 'citty';
-import { loadConfigFile } from '../config/index.js';
+import { type Config, loadConfigFile } from '../config/index.js';
 import { CliError, ConfigError } from '../errors.js';
 import type { LogFormat } from '../observe/index.js';
 import { Service } from '../service.js';
@@ -17,7 +17,7 @@ export default defineCommand({
       const { runDemo } = await import('../demo/run.js');
       return runDemo(logFormat);
     }
-    let config;
+    let config: Config;
     try {
       config = await loadConfigFile(args.config);
     } catch (error) {

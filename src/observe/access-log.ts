@@ -14,23 +14,21 @@ export class LogObserver implements ExchangeObserver {
   ) {}
 
   upstreamFailed(ex: Exchange, failure: Failure): void {
-    this.logger.error(
-      {
-        msg: 'upstream failure',
-        request_id: ex.requestId,
-        route: ex.route?.label,
-        upstream: failure.upstream,
-        server: failure.server,
-        attempt: failure.attempt,
-        phase: failure.phase,
-        code: failure.code,
-        proxy_status: failure.type,
-        cause: failure.cause,
-        detail: failure.detail,
-        hint: failure.hint,
-        reused_connection: failure.reused,
-      },
-    );
+    this.logger.error({
+      msg: 'upstream failure',
+      request_id: ex.requestId,
+      route: ex.route?.label,
+      upstream: failure.upstream,
+      server: failure.server,
+      attempt: failure.attempt,
+      phase: failure.phase,
+      code: failure.code,
+      proxy_status: failure.type,
+      cause: failure.cause,
+      detail: failure.detail,
+      hint: failure.hint,
+      reused_connection: failure.reused,
+    });
   }
 
   exchangeDone(ex: Exchange): void {

@@ -26,7 +26,12 @@ export function createLogs(options: LogOptions): Logs {
       base: undefined,
       transport: {
         target: 'pino-pretty',
-        options: { destination: options.file === '' ? 1 : options.file, colorize: options.file === '' && process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
+        options: {
+          destination: options.file === '' ? 1 : options.file,
+          colorize: options.file === '' && process.stdout.isTTY,
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname',
+        },
       },
     });
     return { logger, flush: () => logger.flush() };
@@ -37,10 +42,7 @@ export function createLogs(options: LogOptions): Logs {
     minLength: 8192,
     mkdir: true,
   });
-  const logger = pino(
-    { level: options.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime },
-    destination,
-  );
+  const logger = pino({ level: options.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, destination);
   return {
     logger,
     flush: () => {

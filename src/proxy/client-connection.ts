@@ -16,7 +16,7 @@ import { hostWithoutPort } from './router.js';
 import { forwardedTarget, type Runtime } from './runtime.js';
 import { Tunnel } from './tunnel.js';
 
-const enum State {
+enum State {
   ReadHead = 0,
   ReadBody = 1,
   /** Request read; waiting for the response to finish. Pipelined bytes wait in `pending`. */
@@ -25,7 +25,7 @@ const enum State {
   Closed = 4,
 }
 
-const enum ClientDeadline {
+enum ClientDeadline {
   None = 0,
   Idle = 1,
   Headers = 2,
@@ -71,7 +71,12 @@ export class ClientConnection implements Downstream, Sweepable, TrackedConnectio
   }
 
   get busy(): boolean {
-    return this.state === State.ReadBody || this.state === State.Respond || this.state === State.Tunnel || (this.state === State.ReadHead && this.pending !== null);
+    return (
+      this.state === State.ReadBody ||
+      this.state === State.Respond ||
+      this.state === State.Tunnel ||
+      (this.state === State.ReadHead && this.pending !== null)
+    );
   }
 
   private clientFacts(rt: Runtime): ClientFacts {
@@ -112,7 +117,8 @@ export class ClientConnection implements Downstream, Sweepable, TrackedConnectio
     try {
       while (off < buf.length) {
         if (this.state === State.ReadHead) {
-          if (this.deadlineKind === ClientDeadline.Idle) this.setDeadline(ClientDeadline.Headers, this.ctx.runtime.headersTimeoutMs);
+          if (this.deadlineKind === ClientDeadline.Idle)
+            this.setDeadline(ClientDeadline.Headers, this.ctx.runtime.headersTimeoutMs);
           const end = findHeadEnd(buf, off, Math.max(off, off + this.scanFrom), buf.length);
           if (end < 0) {
             checkPartialHead(buf, off, buf.length, this.ctx.runtime.requestLimits, true);
@@ -169,11 +175,25 @@ export class ClientConnection implements Downstream, Sweepable, TrackedConnectio
     this.setDeadline(ex.requestComplete ? ClientDeadline.None : ClientDeadline.Request, rt.requestTimeoutMs);
 
     if (head.method === 'CONNECT') {
-      ex.reject(failureOf('http_request_error', 'other', 'GW_CONNECT_UNSUPPORTED', 'CONNECT is not supported: this is a reverse proxy'));
+      ex.reject(
+        failureOf(
+          'http_request_error',
+          'other',
+          'GW_CONNECT_UNSUPPORTED',
+          'CONNECT is not supported: this is a reverse proxy',
+        ),
+      );
       return;
     }
     if (this.viaHops(rt) >= rt.maxHops) {
-      ex.reject(failureOf('proxy_loop_detected', 'wrong_upstream_address', 'GW_LOOP', `request already passed through "${rt.pseudonym}" (Via)`));
+      ex.reject(
+        failureOf(
+          'proxy_loop_detected',
+          'wrong_upstream_address',
+          'GW_LOOP',
+          `request already passed through "${rt.pseudonym}" (Via)`,
+        ),
+      );
       return;
     }
     const route = rt.router.match(hostWithoutPort(ex.host), head.target, head.method);
@@ -183,7 +203,12 @@ export class ClientConnection implements Downstream, Sweepable, TrackedConnectio
       return;
     }
     if (rt.maxBodyBytes > 0 && head.contentLength > rt.maxBodyBytes) {
-      const f = failureOf('http_request_error', 'buffer_or_limit_config', 'GW_BODY_TOO_LARGE', 'request body is larger than limits.max_body_bytes');
+      const f = failureOf(
+        'http_request_error',
+        'buffer_or_limit_config',
+        'GW_BODY_TOO_LARGE',
+        'request body is larger than limits.max_body_bytes',
+      );
       ex.reject({ ...f, status: 413 });
       return;
     }
@@ -212,7 +237,8 @@ export class ClientConnection implements Downstream, Sweepable, TrackedConnectio
   }
 
   private incomingRequestId(rt: Runtime): string | undefined {
-    const value = rt.requestIdHeader === 'x-request-id' ? this.fieldValue(Field.XRequestId) : this.headerValue(rt.requestIdHeader);
+    const value =
+      rt.requestIdHeader === 'x-request-id' ? this.fieldValue(Field.XRequestId) : this.headerValue(rt.requestIdHeader);
     return value !== '' && isSaneRequestId(value) ? value : undefined;
   }
 
@@ -432,7 +458,12 @@ export class ClientConnection implements Downstream, Sweepable, TrackedConnectio
         this.closeAfter = true;
         this.ex.reset(this.ctx.runtime);
         this.ex.requestId = generateRequestId();
-        const f = failureOf('http_request_error', 'other', 'GW_CLIENT_TIMEOUT', 'the client did not send its request in time');
+        const f = failureOf(
+          'http_request_error',
+          'other',
+          'GW_CLIENT_TIMEOUT',
+          'the client did not send its request in time',
+        );
         this.ex.reject({ ...f, status: 408 });
       } else {
         this.ex.clientAborted();

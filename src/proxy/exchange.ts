@@ -15,7 +15,14 @@ import {
   renderErrorResponse,
   UpstreamError,
 } from '../diagnose/index.js';
-import { ChunkedScanner, checkPartialHead, findHeadEnd, type HeadLimits, ParsedHead, parseResponseHead } from '../http1/index.js';
+import {
+  ChunkedScanner,
+  checkPartialHead,
+  findHeadEnd,
+  type HeadLimits,
+  ParsedHead,
+  parseResponseHead,
+} from '../http1/index.js';
 import type { Upstream } from '../upstream/index.js';
 import type { Clock } from './clock.js';
 import { preciseMs } from './clock.js';
@@ -26,7 +33,7 @@ import { probeTls } from './tls-probe.js';
 import type { UpstreamConnection, UpstreamOwner } from './upstream-connection.js';
 import { openConnection, release, type Server, takeIdle } from './upstream-pool.js';
 
-const enum Body {
+enum Body {
   None = 0,
   Length = 1,
   Chunked = 2,
@@ -34,7 +41,7 @@ const enum Body {
   Close = 3,
 }
 
-const enum Deadline {
+enum Deadline {
   None = 0,
   Connect = 1,
   Send = 2,
@@ -172,13 +179,20 @@ export class Exchange implements UpstreamOwner {
     const ctx = { clientAddress: this.downstream.client.clientAddress, hashKey: this.hashKey, tried: this.tried };
     let server = upstream.pick(ctx) as Server | undefined;
     // Every server was tried already: a retry may go back to one rather than give up.
-    if (server === undefined && this.tried.length > 0) server = upstream.pick({ ...ctx, tried: null }) as Server | undefined;
+    if (server === undefined && this.tried.length > 0)
+      server = upstream.pick({ ...ctx, tried: null }) as Server | undefined;
     if (server === undefined) {
       this.respondWithFailure(
-        failureOf('destination_unavailable', 'backend_down', 'GW_NO_SERVER', `no server of upstream "${upstream.name}" is available`, {
-          upstream: upstream.name,
-          attempt: this.attempt,
-        }),
+        failureOf(
+          'destination_unavailable',
+          'backend_down',
+          'GW_NO_SERVER',
+          `no server of upstream "${upstream.name}" is available`,
+          {
+            upstream: upstream.name,
+            attempt: this.attempt,
+          },
+        ),
       );
       return;
     }
@@ -328,6 +342,12 @@ export class Exchange implements UpstreamOwner {
     }
     let buf = chunk;
     let from = 0;
+    // Bytes that cannot begin a status line fail at once: a server speaking another protocol may
+    // never send the blank line a head ends with.
+    if (this.resPending === null && !startsLikeStatusLine(chunk)) {
+      this.upstreamFailed(this.responseHeadError(new Error('not an HTTP response'), chunk, 0), 'read_head');
+      return;
+    }
     if (this.resPending !== null) {
       from = Math.max(0, this.resPending.length - 3);
       buf = Buffer.concat([this.resPending, chunk]);
@@ -368,10 +388,16 @@ export class Exchange implements UpstreamOwner {
   }
 
   private responseHeadError(error: unknown, buf: Buffer, start: number): Error {
-    const code = (error as { code?: string }).code === 'HPE_HEAD_TOO_LARGE' || (error as { code?: string }).code === 'HPE_TOO_MANY_HEADERS'
-      ? 'GW_RESPONSE_HEAD_TOO_LARGE'
-      : 'GW_BAD_RESPONSE';
-    const err = new UpstreamError(code, code === 'GW_BAD_RESPONSE' ? 'upstream sent an invalid response head' : 'upstream sent too big a header', { cause: error });
+    const code =
+      (error as { code?: string }).code === 'HPE_HEAD_TOO_LARGE' ||
+      (error as { code?: string }).code === 'HPE_TOO_MANY_HEADERS'
+        ? 'GW_RESPONSE_HEAD_TOO_LARGE'
+        : 'GW_BAD_RESPONSE';
+    const err = new UpstreamError(
+      code,
+      code === 'GW_BAD_RESPONSE' ? 'upstream sent an invalid response head' : 'upstream sent too big a header',
+      { cause: error },
+    );
     this.firstBytes = buf.subarray(start, Math.min(buf.length, start + 16));
     return err;
   }
@@ -384,13 +410,23 @@ export class Exchange implements UpstreamOwner {
     this.headMs = preciseMs() - this.startedAt;
     this.status = status;
     // A TLS port's well-known answer to plain HTTP never reached the application behind it.
-    if (status === 400 && !this.reused && isPlainHttpToTlsAnswer(400, buf.toString('latin1', headEnd, Math.min(buf.length, headEnd + 512)))) {
-      this.upstreamFailed(new UpstreamError('GW_PLAIN_HTTP_TO_TLS', 'upstream answered that it expects TLS'), 'read_head');
+    if (
+      status === 400 &&
+      !this.reused &&
+      isPlainHttpToTlsAnswer(400, buf.toString('latin1', headEnd, Math.min(buf.length, headEnd + 512)))
+    ) {
+      this.upstreamFailed(
+        new UpstreamError('GW_PLAIN_HTTP_TO_TLS', 'upstream answered that it expects TLS'),
+        'read_head',
+      );
       return;
     }
     if (status === 101) {
       if (!this.upgrade) {
-        this.upstreamFailed(new UpstreamError('GW_BAD_RESPONSE', 'upstream switched protocols without being asked'), 'read_head');
+        this.upstreamFailed(
+          new UpstreamError('GW_BAD_RESPONSE', 'upstream switched protocols without being asked'),
+          'read_head',
+        );
         return;
       }
       this.openTunnel(conn, buf, headEnd);
@@ -446,7 +482,9 @@ export class Exchange implements UpstreamOwner {
         r = this.resScanner.scan(buf, start, end);
       } catch (error) {
         out.error = true;
-        this.bodyFailed(new UpstreamError('GW_BAD_RESPONSE', 'upstream sent invalid chunked framing', { cause: error }));
+        this.bodyFailed(
+          new UpstreamError('GW_BAD_RESPONSE', 'upstream sent invalid chunked framing', { cause: error }),
+        );
         return out;
       }
       out.end = r < 0 ? end : r;
@@ -489,7 +527,8 @@ export class Exchange implements UpstreamOwner {
     const conn = this.conn!;
     this.conn = null;
     this.server!.inflight--;
-    if (this.upstreamReusable && this.requestComplete && !this.upstreamPaused) release(this.upstream!, conn, this.clock.now);
+    if (this.upstreamReusable && this.requestComplete && !this.upstreamPaused)
+      release(this.upstream!, conn, this.clock.now);
     else {
       conn.owner = null;
       conn.destroy();
@@ -520,13 +559,24 @@ export class Exchange implements UpstreamOwner {
         this.upstreamReusable = false;
         this.complete();
       } else {
-        this.bodyFailed(error ?? new UpstreamError('GW_BODY_INCOMPLETE', 'upstream closed the connection before the end of the body'));
+        this.bodyFailed(
+          error ?? new UpstreamError('GW_BODY_INCOMPLETE', 'upstream closed the connection before the end of the body'),
+        );
       }
       return;
     }
-    const phase: Phase = !conn.connected ? (this.tcpConnectedAt >= 0 ? 'tls' : 'connect') : this.deadlineKind === Deadline.Send ? 'send' : 'read_head';
+    const phase: Phase = !conn.connected
+      ? this.tcpConnectedAt >= 0
+        ? 'tls'
+        : 'connect'
+      : this.deadlineKind === Deadline.Send
+        ? 'send'
+        : 'read_head';
     if (error === undefined) {
-      error = new UpstreamError('GW_UPSTREAM_CLOSED', 'upstream prematurely closed connection while reading response header');
+      error = new UpstreamError(
+        'GW_UPSTREAM_CLOSED',
+        'upstream prematurely closed connection while reading response header',
+      );
       const server = this.server!;
       // A fresh plain connection closed without a byte: the port may speak TLS (an http:// URL aimed
       // at an HTTPS port). Probe it once per server and remember the answer.
@@ -536,7 +586,8 @@ export class Exchange implements UpstreamOwner {
         const failedError = error;
         probeTls(server.host, server.port, 1000).then((speaksTls) => {
           server.speaksTls = speaksTls;
-          if (this.active && this.server === server && this.conn === null) this.upstreamFailedAfterClose(failedError, phase);
+          if (this.active && this.server === server && this.conn === null)
+            this.upstreamFailedAfterClose(failedError, phase);
         });
         return;
       }
@@ -578,7 +629,12 @@ export class Exchange implements UpstreamOwner {
     const noByteReached = !this.headWritten || phase === 'connect' || phase === 'tls';
     const replayable = this.replayable && (noByteReached || IDEMPOTENT.has(this.method));
     // A reused keep-alive connection that the server had already closed: once more on a fresh one.
-    if (this.reused && !this.freshRetryUsed && replayable && (failure.code === 'GW_UPSTREAM_CLOSED' || failure.code === 'ECONNRESET' || failure.code === 'EPIPE')) {
+    if (
+      this.reused &&
+      !this.freshRetryUsed &&
+      replayable &&
+      (failure.code === 'GW_UPSTREAM_CLOSED' || failure.code === 'ECONNRESET' || failure.code === 'EPIPE')
+    ) {
       this.freshRetryUsed = true;
       this.useServer(server, true);
       return;
@@ -614,7 +670,8 @@ export class Exchange implements UpstreamOwner {
       headMs: this.headMs,
     });
     // Whatever the low-level error, what the client experiences is an incomplete response.
-    this.failure = failure.type === 'http_response_incomplete' ? failure : { ...failure, type: 'http_response_incomplete' };
+    this.failure =
+      failure.type === 'http_response_incomplete' ? failure : { ...failure, type: 'http_response_incomplete' };
     this.observer.upstreamFailed(this, this.failure);
     this.active = false;
     this.downstream.abort(this);
@@ -675,12 +732,26 @@ export class Exchange implements UpstreamOwner {
         dns ? 'dns' : this.tcpConnectedAt >= 0 ? 'tls' : 'connect',
       );
     } else if (kind === Deadline.Send) {
-      if (this.headSent) this.bodyFailed(new UpstreamError('GW_SEND_TIMEOUT', 'upstream timed out while sending request'));
-      else this.upstreamFailed(new UpstreamError('GW_SEND_TIMEOUT', 'upstream timed out while sending request'), 'send');
+      if (this.headSent)
+        this.bodyFailed(new UpstreamError('GW_SEND_TIMEOUT', 'upstream timed out while sending request'));
+      else
+        this.upstreamFailed(new UpstreamError('GW_SEND_TIMEOUT', 'upstream timed out while sending request'), 'send');
     } else if (this.headSent) {
       this.bodyFailed(new UpstreamError('GW_READ_TIMEOUT', 'upstream timed out while reading upstream'));
     } else {
-      this.upstreamFailed(new UpstreamError('GW_READ_TIMEOUT', 'upstream timed out while reading response header'), 'read_head');
+      this.upstreamFailed(
+        new UpstreamError('GW_READ_TIMEOUT', 'upstream timed out while reading response header'),
+        'read_head',
+      );
     }
   }
+}
+
+const STATUS_LINE_START = Buffer.from('HTTP/1.', 'latin1');
+
+/** Whether `chunk` can be the start of `HTTP/1.x ...` (checks as many bytes as there are). */
+function startsLikeStatusLine(chunk: Buffer): boolean {
+  const n = Math.min(chunk.length, STATUS_LINE_START.length);
+  for (let i = 0; i < n; i++) if (chunk[i] !== STATUS_LINE_START[i]) return false;
+  return true;
 }

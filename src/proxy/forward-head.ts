@@ -44,7 +44,7 @@ function keepField(head: ParsedHead, i: number, drop: ReadonlySet<string> | null
   if (head.isHopByHop(i)) return false;
   if (FORWARDING_KINDS.has(kind)) return false;
   if (kind === Field.Host && dropHost) return false;
-  if (drop !== null && drop.has(head.names[i]!.toLowerCase())) return false;
+  if (drop?.has(head.names[i]!.toLowerCase())) return false;
   return true;
 }
 
@@ -118,9 +118,7 @@ export interface ResponseHeadParts {
 
 export function buildResponseHead(res: ParsedHead, parts: ResponseHeadParts, edits: CompiledHeaderEdits): string {
   let out =
-    res.versionMinor === 1
-      ? res.text.slice(0, res.startLineEnd)
-      : `HTTP/1.1 ${res.statusCode} ${res.reason}\r\n`;
+    res.versionMinor === 1 ? res.text.slice(0, res.startLineEnd) : `HTTP/1.1 ${res.statusCode} ${res.reason}\r\n`;
   out += copyKeptLines(res, edits.drop, false);
   if (parts.chunked) out += 'Transfer-Encoding: chunked\r\n';
   if (parts.upgrade) out += `Connection: upgrade\r\nUpgrade: ${res.upgrade}\r\n`;

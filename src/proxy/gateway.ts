@@ -6,8 +6,8 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { Config, ListenConfig } from '../config/index.js';
-import { Clock, type Sweepable } from './clock.js';
 import { ClientConnection } from './client-connection.js';
+import { Clock, type Sweepable } from './clock.js';
 import type { ProxyContext, TrackedConnection } from './context.js';
 import { serveHttp2Session } from './h2.js';
 import { parseListenAddress } from './listen-address.js';
@@ -58,7 +58,8 @@ export class Gateway implements Sweepable {
     const out: string[] = [];
     for (const l of this.listeners.values()) {
       const a = l.server.address();
-      if (a !== null && typeof a === 'object') out.push(`${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+      if (a !== null && typeof a === 'object')
+        out.push(`${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
     }
     return out;
   }

@@ -3,8 +3,9 @@
  * exchange and upstream engine as HTTP/1.1. Each stream becomes an HTTP/1.1 request upstream; a body
  * of unknown length is re-framed as chunked.
  */
+
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import * as http2 from 'node:http2';
-import { type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { type ErrorResponse, failureOf } from '../diagnose/index.js';
 import type { ProxyContext, TrackedConnection } from './context.js';
@@ -17,10 +18,30 @@ import { forwardedTarget } from './runtime.js';
 
 /** Fields HTTP/2 forbids or that this hop rebuilds (RFC 9113 §8.2.2). */
 const SKIP_REQUEST = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host',
-  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-request-id', 'http2-settings',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'host',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'forwarded',
+  'x-request-id',
+  'http2-settings',
 ]);
-const SKIP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'x-request-id']);
+const SKIP_RESPONSE = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'x-request-id',
+]);
 
 export function serveHttp2Session(session: ServerHttp2Session, ctx: ProxyContext): void {
   const socket = session.socket as Socket;
@@ -41,7 +62,12 @@ export function serveHttp2Session(session: ServerHttp2Session, ctx: ProxyContext
   });
   session.on('stream', (stream, headers) => {
     const rt = ctx.runtime;
-    const client: ClientFacts = { clientAddress: address, forwardedFor: forwardedNode(address), trusted: rt.isTrusted(address), proto: 'https' };
+    const client: ClientFacts = {
+      clientAddress: address,
+      forwardedFor: forwardedNode(address),
+      trusted: rt.isTrusted(address),
+      proto: 'https',
+    };
     tracked.streams++;
     stream.once('close', () => tracked.streams--);
     new H2Downstream(stream, headers, client, ctx).begin();
@@ -78,7 +104,10 @@ class H2Downstream implements Downstream {
     });
     const route = rt.router.match(hostWithoutPort(ex.host), ex.path, ex.method);
     if (route === undefined) {
-      ex.reject({ ...failureOf('destination_not_found', 'other', 'GW_NO_ROUTE', 'no route matches this request'), status: 404 });
+      ex.reject({
+        ...failureOf('destination_not_found', 'other', 'GW_NO_ROUTE', 'no route matches this request'),
+        status: 404,
+      });
       return;
     }
     const hasBody = !stream.readableEnded && !(stream as unknown as { endAfterHeaders: boolean }).endAfterHeaders;
@@ -105,14 +134,22 @@ class H2Downstream implements Downstream {
     let out = `${ex.method} ${ex.target} HTTP/1.1\r\nHost: ${ex.host}\r\n`;
     for (const [name, value] of Object.entries(h)) {
       if (name.charCodeAt(0) === 0x3a /* : */ || SKIP_REQUEST.has(name) || value === undefined) continue;
-      if (drop !== null && drop.has(name)) continue;
+      if (drop?.has(name)) continue;
       // RFC 9113 §8.2.3: cookie crumbs are joined with "; " for HTTP/1.1.
-      if (Array.isArray(value)) out += name === 'cookie' ? `cookie: ${value.join('; ')}\r\n` : value.map((v) => `${name}: ${v}\r\n`).join('');
+      if (Array.isArray(value))
+        out += name === 'cookie' ? `cookie: ${value.join('; ')}\r\n` : value.map((v) => `${name}: ${v}\r\n`).join('');
       else out += `${name}: ${value}\r\n`;
     }
     const one = (name: string) => (typeof h[name] === 'string' ? (h[name] as string) : '');
     out += this.client.trusted
-      ? forwardingLines(this.client, ex.host, one('x-forwarded-for'), one('x-forwarded-proto'), one('x-forwarded-host'), one('forwarded'))
+      ? forwardingLines(
+          this.client,
+          ex.host,
+          one('x-forwarded-for'),
+          one('x-forwarded-proto'),
+          one('x-forwarded-host'),
+          one('forwarded'),
+        )
       : forwardingLines(this.client, ex.host, '', '', '', '');
     out += `Via: 2.0 ${this.ctx.runtime.pseudonym}\r\nX-Request-Id: ${ex.requestId}\r\n`;
     if (chunked) out += 'Transfer-Encoding: chunked\r\n';
@@ -138,9 +175,14 @@ class H2Downstream implements Downstream {
     const drop = ex.route!.responseEdits.drop;
     for (let i = 0; i < res.count; i++) {
       const name = res.names[i]!.toLowerCase();
-      if (SKIP_RESPONSE.has(name) || res.isHopByHop(i) || (drop !== null && drop.has(name))) continue;
+      if (SKIP_RESPONSE.has(name) || res.isHopByHop(i) || drop?.has(name)) continue;
       const prior = headers[name];
-      headers[name] = prior === undefined ? res.values[i]! : Array.isArray(prior) ? [...prior, res.values[i]!] : [String(prior), res.values[i]!];
+      headers[name] =
+        prior === undefined
+          ? res.values[i]!
+          : Array.isArray(prior)
+            ? [...prior, res.values[i]!]
+            : [String(prior), res.values[i]!];
     }
     headers.via = ex.rt.viaEntry11;
     headers['x-request-id'] = ex.requestId;
@@ -196,4 +238,3 @@ function frameChunk(chunk: Buffer): Buffer {
   out.write('\r\n', size.length + chunk.length, 'latin1');
   return out;
 }
-

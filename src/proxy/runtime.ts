@@ -123,8 +123,7 @@ export function forwardedTarget(route: CompiledRoute, target: string): string {
   if (route.rewritePrefix === null && !route.stripPrefix) return target;
   const rest = route.prefix.endsWith('/') ? target.slice(route.prefix.length - 1) : target.slice(route.prefix.length);
   const replacement = route.rewritePrefix ?? '';
-  const joined =
-    replacement.endsWith('/') && rest.startsWith('/') ? replacement + rest.slice(1) : replacement + rest;
+  const joined = replacement.endsWith('/') && rest.startsWith('/') ? replacement + rest.slice(1) : replacement + rest;
   if (joined === '') return '/';
   return joined.charCodeAt(0) === 0x2f ? joined : `/${joined}`;
 }

@@ -22,7 +22,12 @@ export function probeTls(host: string, port: number, timeoutMs: number): Promise
     socket.once('error', (error: NodeJS.ErrnoException) => {
       const code = error.code ?? '';
       // A certificate problem means a real TLS server answered.
-      done(code.includes('CERT') || code.includes('SELF_SIGNED') || code.startsWith('ERR_SSL_SSLV3_ALERT') || code.startsWith('ERR_SSL_TLSV1_ALERT'));
+      done(
+        code.includes('CERT') ||
+          code.includes('SELF_SIGNED') ||
+          code.startsWith('ERR_SSL_SSLV3_ALERT') ||
+          code.startsWith('ERR_SSL_TLSV1_ALERT'),
+      );
     });
     socket.once('close', () => done(false));
     const timer = setTimeout(() => done(false), timeoutMs);
