@@ -71,7 +71,7 @@ export function size() {
     try {
       if (typeof value === 'string') return parseSize(value);
       if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-      return parseSize(showValue(value));
+      throw new Error(`expected a size like "16k", "1m" or "512", got ${showValue(value)}`);
     } catch (error) {
       ctx.addIssue({ code: 'custom', message: messageOf(error), input: value });
       return z.NEVER;
