@@ -76,6 +76,33 @@ function matches(when: RuleCondition | undefined, ctx: ClassifyContext, facts: E
   return true;
 }
 
+/** The row that classifies an error, and the facts of the (possibly nested) error it matched. */
+function select(err: unknown, ctx: ClassifyContext): { rule: ClassifyRule; facts: ErrorFacts } | undefined {
+  for (const candidate of candidates(err)) {
+    const facts = factsOf(candidate);
+    for (const rule of rulesFor(facts.code)) {
+      if (matches(rule.when, ctx, facts)) return { rule, facts };
+    }
+  }
+  return undefined;
+}
+
+/** The table row `classify()` uses for this error in this context; undefined when no row knows it. */
+export function matchRule(err: unknown, ctx: ClassifyContext): ClassifyRule | undefined {
+  try {
+    return select(err, ctx)?.rule;
+  } catch {
+    return undefined;
+  }
+}
+
+const UNKNOWN_RULE: ClassifyRule = {
+  code: 'UNKNOWN',
+  type: 'proxy_internal_error',
+  cause: 'other',
+  detail: '{op} failed ({code}: {reason}) {during}',
+};
+
 /**
  * Turns any error raised on the upstream path into the one Failure value. Looks at the error, then
  * its `cause` chain and the members of an AggregateError, for a code the table knows; anything
@@ -83,20 +110,9 @@ function matches(when: RuleCondition | undefined, ctx: ClassifyContext, facts: E
  */
 export function classify(err: unknown, ctx: ClassifyContext): Failure {
   try {
-    for (const candidate of candidates(err)) {
-      const facts = factsOf(candidate);
-      for (const rule of rulesFor(facts.code)) {
-        if (matches(rule.when, ctx, facts)) return build(rule, facts, ctx);
-      }
-    }
-    const facts = factsOf(err);
-    const unknown: ClassifyRule = {
-      code: facts.code,
-      type: 'proxy_internal_error',
-      cause: 'other',
-      detail: '{op} failed ({code}: {reason}) {during}',
-    };
-    return build(unknown, facts, ctx);
+    const selected = select(err, ctx);
+    if (selected) return build(selected.rule, selected.facts, ctx);
+    return build(UNKNOWN_RULE, factsOf(err), ctx);
   } catch {
     // An error object hostile enough to throw from its own getters still yields a Failure.
     return failureOf('proxy_internal_error', 'other', 'UNKNOWN', 'unclassifiable error', ctx);
