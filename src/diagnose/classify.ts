@@ -1,3 +1,4 @@
+import { UPSTREAM_ERROR_CODES, type UpstreamErrorCode } from './errors.js';
 import { type Failure, PHASES, type Phase } from './failure.js';
 import { CLASSIFY_RULES, type ClassifyRule, REASON_PATTERNS, type RuleCondition } from './rules.js';
 import { ERROR_TYPES, type ErrorType, ROOT_CAUSES, type RootCause } from './taxonomy.js';
@@ -218,7 +219,12 @@ function factsOf(err: unknown): ErrorFacts {
   const record = (typeof err === 'object' && err !== null ? err : {}) as Record<string, unknown>;
   const message = typeof err === 'string' ? err : stringOf(record['message']);
   const rawCode = stringOf(record['code']);
-  const reason = stringOf(record['reason']) || firstLine(message);
+  let reason = stringOf(record['reason']) || firstLine(message);
+  // An engine error that kept its default message is better explained by its cause's message.
+  const cause = record['cause'];
+  if (isDefaultEngineMessage(rawCode, message) && cause instanceof Error && cause.message !== '') {
+    reason = firstLine(cause.message);
+  }
   let code = rawCode;
   // A missing or generic code is refined by an unambiguous OpenSSL reason ("wrong version number").
   if (code === '' || code === 'EPROTO') {
@@ -228,7 +234,7 @@ function factsOf(err: unknown): ErrorFacts {
   const port = record['port'];
   const address = stringOf(record['address']);
   return {
-    code: code || stringOf(record['name']) || 'UNKNOWN',
+    code: code || specificName(stringOf(record['name'])) || 'UNKNOWN',
     reason: reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS)}...` : reason,
     syscall: stringOf(record['syscall']),
     address: address && typeof port === 'number' ? `${address}:${port}` : address,
@@ -236,6 +242,15 @@ function factsOf(err: unknown): ErrorFacts {
     timeoutMs: numberOf(record['timeoutMs']),
     retryAfterSeconds: numberOf(record['retryAfterSeconds']),
   };
+}
+
+function isDefaultEngineMessage(code: string, message: string): boolean {
+  return Object.hasOwn(UPSTREAM_ERROR_CODES, code) && UPSTREAM_ERROR_CODES[code as UpstreamErrorCode] === message;
+}
+
+/** 'TypeError' says something about an error without a code; plain 'Error' says nothing. */
+function specificName(name: string): string {
+  return name === 'Error' ? '' : name;
 }
 
 function stringOf(value: unknown): string {
