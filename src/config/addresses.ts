@@ -10,20 +10,22 @@ export interface HostPort {
 }
 
 /** Where an upstream server is reached. */
-export type ServerTarget =
-  | { kind: 'http' | 'https'; host: string; port: number }
-  | { kind: 'unix'; path: string };
+export type ServerTarget = { kind: 'http' | 'https'; host: string; port: number } | { kind: 'unix'; path: string };
 
 // RFC 1123 §2.1 host names: labels of letters, digits and inner hyphens (underscores tolerated,
 // as resolvers accept them in practice).
-const HOSTNAME = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/i;
+const HOSTNAME =
+  /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/i;
 
 export function isHostname(text: string): boolean {
   return HOSTNAME.test(text);
 }
 
 function addressError(text: string, why: string): GatewayError {
-  return new GatewayError('GW_CONFIG_ADDRESS', `expected host:port like "127.0.0.1:8080", got ${showValue(text)}${why}`);
+  return new GatewayError(
+    'GW_CONFIG_ADDRESS',
+    `expected host:port like "127.0.0.1:8080", got ${showValue(text)}${why}`,
+  );
 }
 
 function parsePort(text: string, allowZero: boolean): number | undefined {
@@ -56,7 +58,9 @@ export function parseHostPort(text: string): HostPort {
 /** The host a client would never reach from another machine. */
 export function isLoopbackHost(host: string): boolean {
   const bare = host.toLowerCase();
-  return bare === 'localhost' || bare === '::1' || (isIPv4(bare) && bare.startsWith('127.')) || bare === '::ffff:127.0.0.1';
+  return (
+    bare === 'localhost' || bare === '::1' || (isIPv4(bare) && bare.startsWith('127.')) || bare === '::ffff:127.0.0.1'
+  );
 }
 
 /** Unspecified addresses bind every interface of their family, so they collide with any host on that port. */

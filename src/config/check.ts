@@ -148,7 +148,11 @@ const primaryServer: Check = {
     forEachUpstream(data, (upstream, path) => {
       const servers = itemsOf(field(upstream, 'servers'));
       if (servers.length > 0 && servers.every((server) => field(server, 'backup') === true)) {
-        reporter.report([...path, 'servers'], `every server of upstream "${path[1]}" is a backup; at least one must not be`, 'key');
+        reporter.report(
+          [...path, 'servers'],
+          `every server of upstream "${path[1]}" is a backup; at least one must not be`,
+          'key',
+        );
       }
     });
   },
@@ -177,7 +181,8 @@ const healthTimeout: Check = {
       const timeoutText = stringAt(active, 'timeout');
       const intervalText = stringAt(active, 'interval');
       const timeout = timeoutText === undefined ? defaultActiveHealth.timeout : tryParse(parseDuration, timeoutText);
-      const interval = intervalText === undefined ? defaultActiveHealth.interval : tryParse(parseDuration, intervalText);
+      const interval =
+        intervalText === undefined ? defaultActiveHealth.interval : tryParse(parseDuration, intervalText);
       if (timeout !== undefined && interval !== undefined && timeout > interval) {
         const key = timeoutText === undefined ? 'interval' : 'timeout';
         reporter.report(

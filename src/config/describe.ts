@@ -11,6 +11,8 @@ export interface ConfigKeyDescription {
   type: string;
   /** The default as a user would write it; absent for required keys and for sections. */
   default?: unknown;
+  /** The key must be written (it has no default and is not optional). */
+  required: boolean;
   description: string;
 }
 
@@ -32,6 +34,10 @@ function defaultOf(schema: AnySchema): { value: unknown } | undefined {
   return undefined;
 }
 
+function isRequired(schema: AnySchema): boolean {
+  return layers(schema).every((layer) => !['optional', 'prefault', 'default'].includes(defOf(layer).type));
+}
+
 function typeOf(schema: AnySchema): string {
   for (const layer of layers(schema)) {
     const label = fieldTypes.get(layer)?.type;
@@ -48,9 +54,9 @@ function typeOf(schema: AnySchema): string {
     case 'enum':
       return (inner as unknown as { options: string[] }).options.join(' | ');
     case 'array':
-      return `list of ${typeOf(def.element!)}`;
+      return defOf(core(def.element!)).type === 'object' ? 'list' : `list of ${typeOf(def.element!)}`;
     case 'record':
-      return `map of ${typeOf(def.valueType!)}`;
+      return defOf(core(def.valueType!)).type === 'object' ? 'map' : `map of ${typeOf(def.valueType!)}`;
     case 'object':
       return 'map';
     default:
@@ -64,7 +70,12 @@ function walk(schema: AnySchema, path: string, into: ConfigKeyDescription[]): vo
   if (def.type === 'object') {
     for (const [name, field] of Object.entries(def.shape ?? {})) {
       const key = path === '' ? name : `${path}.${name}`;
-      const row: ConfigKeyDescription = { key, type: typeOf(field), description: descriptionOf(field) };
+      const row: ConfigKeyDescription = {
+        key,
+        type: typeOf(field),
+        required: isRequired(field),
+        description: descriptionOf(field),
+      };
       const found = defaultOf(field);
       const isSection = defOf(core(field)).type === 'object';
       if (found !== undefined && !isSection) row.default = found.value;

@@ -1,8 +1,10 @@
-import { type Document, Scalar, visit } from 'yaml';
+import { type Document, visit } from 'yaml';
 
 /** A problem found while expanding, located by an offset into the source text. */
 export interface OffsetProblem {
   offset: number;
+  /** Where the scalar holding the reference starts: the schema's problem with it is the same one. */
+  scalarOffset: number;
   message: string;
 }
 
@@ -26,27 +28,23 @@ export function expandString(
     const separator = body!.indexOf(':-');
     const name = separator === -1 ? body! : body!.slice(0, separator);
     if (!NAME.test(name)) {
-      problems.push({ index, message: `bad variable reference "${whole}" (expected "\${NAME}" or "\${NAME:-default}")` });
+      problems.push({
+        index,
+        message: `bad variable reference "${whole}" (expected "\${NAME}" or "\${NAME:-default}")`,
+      });
       return whole;
     }
     const set = env[name];
     if (set !== undefined && set !== '') return set;
     if (separator !== -1) return body!.slice(separator + 2);
     if (set === '') return set;
-    problems.push({ index, message: `environment variable ${name} is not set (use "\${${name}:-default}" for a default)` });
+    problems.push({
+      index,
+      message: `environment variable ${name} is not set (use "\${${name}:-default}" for a default)`,
+    });
     return whole;
   });
   return { value: expanded, problems };
-}
-
-/**
- * After expansion an unquoted value is typed again the way YAML would have typed the text, so
- * `weight: ${WEIGHT}` gives a number and `verbose: ${VERBOSE}` a boolean. Quoted values stay strings.
- */
-function retype(text: string): string | number | boolean {
-  if (/^[-+]?(0|[1-9][0-9]*)$/.test(text)) return Number(text);
-  if (text === 'true' || text === 'false') return text === 'true';
-  return text;
 }
 
 /** Expands `${NAME}` in every scalar value (never in keys) of the document, in place. */
@@ -62,11 +60,11 @@ export function expandEnvironment(doc: Document, source: string, env: NodeJS.Pro
         // Point at the reference itself; the value may be quoted or folded, so find it in the source.
         const reference = node.value.slice(problem.index).match(/^\$\{[^}\s]*\}?/)?.[0] ?? '${';
         const at = raw.indexOf(reference);
-        problems.push({ offset: start + (at === -1 ? 0 : at), message: problem.message });
+        problems.push({ offset: start + (at === -1 ? 0 : at), scalarOffset: start, message: problem.message });
       }
-      if (result.problems.length === 0) {
-        node.value = node.type === Scalar.PLAIN ? retype(result.value) : result.value;
-      }
+      // The result is always a string, even for `weight: ${WEIGHT}`: integer and boolean fields
+      // accept their canonical text, while a numeric token must not be turned into a number.
+      if (result.problems.length === 0) node.value = result.value;
     },
   });
   return problems;

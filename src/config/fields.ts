@@ -44,13 +44,20 @@ export function duration(min = 1) {
     try {
       if (typeof value === 'string') ms = parseDuration(value);
       else if (value === 0) ms = 0;
-      else throw new Error(`expected a duration like "2s", got ${showValue(value)}${typeof value === 'number' ? ' (a unit is required: ms, s, m or h)' : ''}`);
+      else
+        throw new Error(
+          `expected a duration like "2s", got ${showValue(value)}${typeof value === 'number' ? ' (a unit is required: ms, s, m or h)' : ''}`,
+        );
     } catch (error) {
       ctx.addIssue({ code: 'custom', message: messageOf(error), input: value });
       return z.NEVER;
     }
     if (ms < min) {
-      ctx.addIssue({ code: 'custom', message: `expected a duration greater than 0, got ${showValue(value)}`, input: value });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a duration greater than 0, got ${showValue(value)}`,
+        input: value,
+      });
       return z.NEVER;
     }
     return ms;
@@ -64,7 +71,7 @@ export function size() {
     try {
       if (typeof value === 'string') return parseSize(value);
       if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-      return parseSize(showValue(value));
+      throw new Error(`expected a size like "16k", "1m" or "512", got ${showValue(value)}`);
     } catch (error) {
       ctx.addIssue({ code: 'custom', message: messageOf(error), input: value });
       return z.NEVER;
@@ -73,9 +80,22 @@ export function size() {
   return labelled(schema, 'size');
 }
 
+/**
+ * Integers and booleans also accept their canonical text (`"5"`, `"true"`): a value that comes
+ * from `${ENV}` is a string, and inside `{ }` a reference must be quoted anyway.
+ */
+function fromText(parse: (text: string) => unknown) {
+  return (value: unknown) => (typeof value === 'string' ? parse(value) : value);
+}
+
+const INTEGER_TEXT = /^[-+]?\d+$/;
+
 export function integer(min: number, max?: number) {
-  const schema = z.int().min(min);
-  return max === undefined ? schema : schema.max(max);
+  const schema = max === undefined ? z.int().min(min) : z.int().min(min).max(max);
+  return z.preprocess(
+    fromText((text) => (INTEGER_TEXT.test(text.trim()) ? Number(text) : text)),
+    schema,
+  );
 }
 
 export function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
@@ -96,13 +116,23 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export const headerName = () =>
   labelled(
-    z.string({ error: expected('a header name') }).regex(TOKEN, { error: expected('a header name (an RFC 9110 token)') }),
+    z
+      .string({ error: expected('a header name') })
+      .regex(TOKEN, { error: expected('a header name (an RFC 9110 token)') }),
     'header name',
   );
 
 // Message framing belongs to the gateway: letting a rule set these would let a config smuggle
 // requests (RFC 9112 §6.1, §11.2) or break the connection's own keep-alive handling.
-const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer']);
+const FRAMING_HEADERS = new Set([
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+]);
 
 export const settableHeaderName = () =>
   headerName().refine((name) => !FRAMING_HEADERS.has(name.toLowerCase()), {
@@ -149,9 +179,12 @@ export const hostPattern = () =>
   labelled(
     z
       .string({ error: expected('a host like "api.example.com"') })
-      .regex(/^(\*\.)?[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$|^\[[0-9A-Fa-f:.]+\]$/, {
-        error: expected('a host like "api.example.com" or "*.example.com" (no port)'),
-      })
+      .regex(
+        /^(\*\.)?[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$|^\[[0-9A-Fa-f:.]+\]$/,
+        {
+          error: expected('a host like "api.example.com" or "*.example.com" (no port)'),
+        },
+      )
       .transform((host) => host.toLowerCase()),
     'host pattern',
   );
@@ -159,16 +192,23 @@ export const hostPattern = () =>
 /** '' (keep the path) or a replacement prefix starting with "/". */
 export const pathOrEmpty = () =>
   labelled(
-    z.string({ error: expected("'' or a path starting with \"/\"") }).regex(/^$|^\/[^\s?#\0-\x1f\x7f]*$/, {
-      error: expected("'' or a path starting with \"/\" (no spaces, query or fragment)"),
+    z.string({ error: expected('\'\' or a path starting with "/"') }).regex(/^$|^\/[^\s?#\0-\x1f\x7f]*$/, {
+      error: expected('\'\' or a path starting with "/" (no spaces, query or fragment)'),
     }),
     'path',
   );
 
-export const filePath = () => z.string({ error: expected('a file path') }).min(1, { error: 'expected a file path, got ""' });
+export const filePath = () =>
+  labelled(z.string({ error: expected('a file path') }).min(1, { error: 'expected a file path, got ""' }), 'file');
 
-export const text = (what = 'a string') => z.string({ error: expected(what) });
+/** Plain text; a number is taken as its text (`servername: 1234`). */
+export const text = (what = 'a string') =>
+  z.preprocess((value) => (typeof value === 'number' ? String(value) : value), z.string({ error: expected(what) }));
 
-export const flag = () => z.boolean({ error: expected('true or false') });
+export const flag = () =>
+  z.preprocess(
+    fromText((text) => (text === 'true' ? true : text === 'false' ? false : text)),
+    z.boolean({ error: expected('true or false') }),
+  );
 
 export { messageOf };

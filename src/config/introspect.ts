@@ -12,6 +12,7 @@ interface WrapperDef {
   type: string;
   innerType?: AnySchema;
   in?: AnySchema;
+  out?: AnySchema;
   shape?: Record<string, AnySchema>;
   element?: AnySchema;
   valueType?: AnySchema;
@@ -27,7 +28,10 @@ export function layers(schema: AnySchema): AnySchema[] {
   const found: AnySchema[] = [schema];
   for (;;) {
     const def = defOf(found[found.length - 1]!);
-    const inner = def.innerType ?? (def.type === 'pipe' ? def.in : undefined);
+    // A pipe is either `schema.transform(fn)` (the schema is `in`) or `z.preprocess(fn, schema)`
+    // (the schema is `out`).
+    const pipeInner = def.in !== undefined && defOf(def.in).type === 'transform' ? def.out : def.in;
+    const inner = def.innerType ?? (def.type === 'pipe' ? pipeInner : undefined);
     if (inner === undefined) return found;
     found.push(inner);
   }

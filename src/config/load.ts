@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { type CheckReporter, checks } from './check.js';
 import { expandEnvironment } from './env.js';
@@ -24,6 +24,26 @@ function byPosition(a: ConfigProblem, b: ConfigProblem): number {
   return a.line - b.line || a.col - b.col;
 }
 
+/**
+ * The YAML library's own errors. One stray token makes it report every following token of the
+ * stream as unexpected; only the first of such a run says anything.
+ */
+function yamlErrors(errors: readonly YAMLError[], text: string): Array<{ offset: number; message: string }> {
+  const kept: Array<{ offset: number; message: string }> = [];
+  let cascading = false;
+  for (const error of errors) {
+    if (error.code === 'UNEXPECTED_TOKEN' && cascading) continue;
+    cascading = error.code === 'UNEXPECTED_TOKEN';
+    const offset = error.pos[0];
+    // `${` is not allowed unquoted inside `{ }` / `[ ]`, a mistake easy to make with env references.
+    const hint = text.slice(Math.max(0, offset - 2), offset + 2).includes('${')
+      ? ` (quote values that use \${...} inside { } or [ ])`
+      : '';
+    kept.push({ offset, message: `${error.message}${hint}` });
+  }
+  return kept;
+}
+
 /** Validates a configuration and returns every problem found (sorted by position). */
 export function checkConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): CheckResult {
   const lines = new LineCounter();
@@ -32,7 +52,7 @@ export function checkConfigText(text: string, file: string, env: NodeJS.ProcessE
   const problems: ConfigProblem[] = [];
   const atOffset = (offset: number, message: string) => problems.push({ file, ...locator.position(offset), message });
 
-  for (const error of [...doc.errors, ...doc.warnings]) atOffset(error.pos[0], error.message);
+  for (const error of yamlErrors([...doc.errors, ...doc.warnings], text)) atOffset(error.offset, error.message);
   // After a syntax error the document's structure is a guess; problems found in it would mislead.
   if (doc.errors.length > 0) return { problems: problems.sort(byPosition) };
   if (doc.contents === null) {
@@ -43,7 +63,9 @@ export function checkConfigText(text: string, file: string, env: NodeJS.ProcessE
   const envProblems = expandEnvironment(doc, text, env);
   for (const problem of envProblems) atOffset(problem.offset, problem.message);
   // An unexpanded `${NAME}` would also fail its field's check; the variable is the one problem.
-  const explained = new Set(problems.map((problem) => `${problem.line}:${problem.col}`));
+  const explained = new Set(
+    envProblems.map((problem) => locator.position(problem.scalarOffset)).map(({ line, col }) => `${line}:${col}`),
+  );
 
   let data: unknown;
   try {
@@ -86,7 +108,9 @@ export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = proc
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new ConfigError([{ file, line: 1, col: 1, message: `cannot read the configuration file: ${readFailureReason(error)}` }]);
+    throw new ConfigError([
+      { file, line: 1, col: 1, message: `cannot read the configuration file: ${readFailureReason(error)}` },
+    ]);
   }
   return parseConfigText(text, file, env);
 }

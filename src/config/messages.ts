@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { ConfigProblem } from '../errors.js';
 import { knownKeys } from './introspect.js';
 import type { Locator, PathSegment } from './positions.js';
-import { didYouMean } from './suggest.js';
+import { closest, didYouMean } from './suggest.js';
 import { showValue } from './units.js';
 
 /**
@@ -12,7 +12,7 @@ import { showValue } from './units.js';
 
 const TYPE_NAMES: Readonly<Record<string, string>> = {
   string: 'a string',
-  number: 'a number',
+  number: 'an integer', // every number in the configuration is a whole one
   int: 'an integer',
   boolean: 'true or false',
   object: 'a map',
@@ -54,20 +54,24 @@ export function issuesToProblems(
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const add = (at: { line: number; col: number }, message: string) => problems.push({ file, ...at, message });
+  // A misspelt required key shows up twice: unknown `adress`, missing `address`. The first says it all.
+  const misspelt = new Set<string>();
+  for (const issue of issues) {
+    if (issue.code !== 'unrecognized_keys') continue;
+    const known = knownKeys(schema, issue.path as PathSegment[]);
+    for (const key of issue.keys) {
+      const meant = closest(key, known);
+      if (meant !== undefined) misspelt.add(JSON.stringify([...issue.path, meant]));
+      add(locator.key([...(issue.path as PathSegment[]), key]), `unknown key "${key}"${didYouMean(key, known)}`);
+    }
+  }
   for (const issue of issues) {
     const path = issue.path as PathSegment[];
-    if (issue.code === 'unrecognized_keys') {
-      const known = knownKeys(schema, path);
-      for (const key of issue.keys) {
-        add(locator.key([...path, key]), `unknown key "${key}"${didYouMean(key, known)}`);
-      }
-    } else if (issue.code === 'invalid_key') {
-      add(locator.key(path), issue.issues[0]?.message ?? issue.message);
-    } else {
-      const missing = missingKey(issue);
-      if (missing !== undefined) add(locator.parent(path), `missing required key "${missing}"`);
-      else add(locator.value(path), issue.message);
-    }
+    const missing = missingKey(issue);
+    if (issue.code === 'unrecognized_keys' || misspelt.has(JSON.stringify(path))) continue;
+    if (issue.code === 'invalid_key') add(locator.key(path), issue.issues[0]?.message ?? issue.message);
+    else if (missing !== undefined) add(locator.parent(path), `missing required key "${missing}"`);
+    else add(locator.value(path), issue.message);
   }
   return problems;
 }

@@ -33,7 +33,9 @@ const listenTlsSchema = z
   .describe('Serve HTTPS on this address; HTTP/2 is offered through ALPN unless http2 is false.');
 
 export const listenSchema = z.strictObject({
-  address: hostPort().describe('Address to accept clients on: host:port, [::1]:8080 for IPv6, port 0 for any free port.'),
+  address: hostPort().describe(
+    'Address to accept clients on: host:port, [::1]:8080 for IPv6, port 0 for any free port.',
+  ),
   tls: listenTlsSchema.optional(),
   http2: flag().prefault(true).describe('Offer HTTP/2 through ALPN (only meaningful with tls).'),
 });
@@ -42,17 +44,27 @@ export const adminSchema = z.strictObject({
   address: hostPort().prefault('127.0.0.1:9090').describe('Address of the admin API and dashboard.'),
   token: text()
     .optional()
-    .describe('Bearer token the admin API requires; mandatory when address is not loopback (use ${GATEWISE_ADMIN_TOKEN}).'),
+    .describe(
+      `Bearer token the admin API requires; mandatory when address is not loopback (use \${GATEWISE_ADMIN_TOKEN}).`,
+    ),
 });
 
 export const limitsSchema = z.strictObject({
-  max_header_bytes: size().prefault('16k').describe('Largest request head (request line and all header fields); larger gets 431.'),
+  max_header_bytes: size()
+    .prefault('16k')
+    .describe('Largest request head (request line and all header fields); larger gets 431.'),
   max_request_line_bytes: size().prefault('8k').describe('Longest request line; longer gets 414.'),
   max_headers: integer(1).prefault(100).describe('Most header fields in one request; more gets 431.'),
-  headers_timeout: duration().prefault('10s').describe('Time a client has to send a complete request head (defends against slowloris).'),
+  headers_timeout: duration()
+    .prefault('10s')
+    .describe('Time a client has to send a complete request head (defends against slowloris).'),
   request_timeout: duration().prefault('60s').describe('Time a client has to send a whole request, body included.'),
-  idle_timeout: duration().prefault('60s').describe('How long a keep-alive client connection may sit idle between requests.'),
-  max_requests_per_connection: integer(0).prefault(0).describe('Requests served on one client connection before it is closed; 0 = unlimited.'),
+  idle_timeout: duration()
+    .prefault('60s')
+    .describe('How long a keep-alive client connection may sit idle between requests.'),
+  max_requests_per_connection: integer(0)
+    .prefault(0)
+    .describe('Requests served on one client connection before it is closed; 0 = unlimited.'),
   max_body_bytes: size().prefault(0).describe('Largest request body; larger gets 413; 0 = unlimited.'),
 });
 
@@ -77,13 +89,19 @@ export const logSchema = z.strictObject({
 
 export const proxySchema = z.strictObject({
   via: headerName().prefault('gatewise').describe('Pseudonym used in Via (RFC 9110 §7.6.3) and to detect loops.'),
-  request_id_header: headerName().prefault('x-request-id').describe('Header carrying the request id; kept when the client sends one.'),
-  max_hops: integer(1).prefault(1).describe('A request whose Via already names this gateway this many times is refused with 508.'),
+  request_id_header: headerName()
+    .prefault('x-request-id')
+    .describe('Header carrying the request id; kept when the client sends one.'),
+  max_hops: integer(1)
+    .prefault(1)
+    .describe('A request whose Via already names this gateway this many times is refused with 508.'),
 });
 
 const upstreamTlsSchema = z
   .strictObject({
-    ca: filePath().optional().describe('PEM file of the CAs trusted for the upstream certificate; default: the system CAs.'),
+    ca: filePath()
+      .optional()
+      .describe('PEM file of the CAs trusted for the upstream certificate; default: the system CAs.'),
     servername: text().optional().describe('SNI name and the name the certificate must match; default: the URL host.'),
     insecure: flag().prefault(false).describe('Skip certificate verification (testing only).'),
   })
@@ -93,7 +111,9 @@ export const serverSchema = z.strictObject({
   url: serverUrl().describe('http://host:port, https://host:port or unix:/absolute/path.sock.'),
   weight: integer(1, 1000).prefault(1).describe('Share of traffic relative to the other servers (1..1000).'),
   backup: flag().prefault(false).describe('Only used when no primary server is available.'),
-  tls: upstreamTlsSchema.optional().describe('Per-server TLS settings, overriding the upstream-level ones (https only).'),
+  tls: upstreamTlsSchema
+    .optional()
+    .describe('Per-server TLS settings, overriding the upstream-level ones (https only).'),
 });
 
 export const balanceNames = ['round_robin', 'least_conn', 'random_two', 'ip_hash', 'header_hash'] as const;
@@ -107,7 +127,9 @@ export const timeoutsSchema = z.strictObject({
 export const keepaliveSchema = z.strictObject({
   max_idle: integer(0).prefault(64).describe('Idle connections kept per server; 0 = no reuse.'),
   idle_timeout: duration().prefault('60s').describe('Idle connections older than this are closed.'),
-  max_requests: integer(0).prefault(1000).describe('Requests sent on one connection before it is retired; 0 = unlimited.'),
+  max_requests: integer(0)
+    .prefault(1000)
+    .describe('Requests sent on one connection before it is retired; 0 = unlimited.'),
 });
 
 export const retriesSchema = z.strictObject({
@@ -115,7 +137,9 @@ export const retriesSchema = z.strictObject({
 });
 
 export const websocketSchema = z.strictObject({
-  idle_timeout: duration().prefault('1h').describe('A WebSocket tunnel with no traffic either way for this long is closed.'),
+  idle_timeout: duration()
+    .prefault('1h')
+    .describe('A WebSocket tunnel with no traffic either way for this long is closed.'),
 });
 
 export const activeHealthSchema = z.strictObject({
@@ -144,14 +168,18 @@ export const upstreamSchema = z.strictObject({
   hash_header: text().prefault('').describe('Request header hashed by balance: header_hash.'),
   timeouts: timeoutsSchema.prefault({}).describe('Per-try timeouts (like proxy_*_timeout in nginx).'),
   keepalive: keepaliveSchema.prefault({}).describe('Connection pool of each server.'),
-  retries: retriesSchema.prefault({}).describe('Retrying on another server; unsafe requests only when no byte reached the upstream.'),
+  retries: retriesSchema
+    .prefault({})
+    .describe('Retrying on another server; unsafe requests only when no byte reached the upstream.'),
   max_response_header_bytes: size().prefault('32k').describe('Largest response head accepted from a server.'),
   websocket: websocketSchema.prefault({}).describe('WebSocket tunnels.'),
   health: healthSchema.prefault({}).describe('Health checking.'),
 });
 
 export const routeMatchSchema = z.strictObject({
-  host: hostPattern().optional().describe('Exact host or one leading wildcard label (*.example.com); omitted = any host.'),
+  host: hostPattern()
+    .optional()
+    .describe('Exact host or one leading wildcard label (*.example.com); omitted = any host.'),
   path: pathPrefix().prefault('/').describe('Path prefix; the longest matching prefix wins.'),
   methods: z.array(method()).optional().describe('Methods matched (uppercase); omitted = all.'),
 });
@@ -163,10 +191,14 @@ export const headerRulesSchema = z.strictObject({
 });
 
 export const routeSchema = z.strictObject({
-  match: routeMatchSchema.prefault({}).describe('Which requests this route takes: by host, then longest path prefix, then method.'),
+  match: routeMatchSchema
+    .prefault({})
+    .describe('Which requests this route takes: by host, then longest path prefix, then method.'),
   upstream: text('an upstream name').describe('Name of the upstream requests are sent to.'),
   strip_prefix: flag().prefault(false).describe('Remove the matched path prefix before forwarding.'),
-  rewrite_prefix: pathOrEmpty().prefault('').describe("Replace the matched path prefix with this before forwarding; '' = keep."),
+  rewrite_prefix: pathOrEmpty()
+    .prefault('')
+    .describe("Replace the matched path prefix with this before forwarding; '' = keep."),
   request_headers: headerRulesSchema.prefault({}).describe('Header rules applied to the request sent upstream.'),
   response_headers: headerRulesSchema.prefault({}).describe('Header rules applied to the response sent to the client.'),
 });
@@ -176,19 +208,28 @@ const upstreamName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
 });
 
 export const configSchema = z.strictObject({
-  listen: z.array(listenSchema).min(1, { error: 'at least one listen address is required' }).describe('Client-facing listeners.'),
+  listen: z
+    .array(listenSchema)
+    .min(1, { error: 'at least one listen address is required' })
+    .describe('Client-facing listeners.'),
   admin: adminSchema.prefault({}).describe('Admin API and dashboard; loopback only unless a token is set.'),
   limits: limitsSchema.prefault({}).describe('Limits on client requests, for every listener.'),
   shutdown: shutdownSchema.prefault({}).describe('Graceful shutdown.'),
   errors: errorsSchema.prefault({}).describe('Error responses generated by the gateway.'),
   log: logSchema.prefault({}).describe('Logging.'),
-  trust_proxies: z.array(cidr()).prefault([]).describe('Addresses or CIDRs whose X-Forwarded-* and Forwarded values are kept.'),
+  trust_proxies: z
+    .array(cidr())
+    .prefault([])
+    .describe('Addresses or CIDRs whose X-Forwarded-* and Forwarded values are kept.'),
   proxy: proxySchema.prefault({}).describe('Proxy identity and loop detection.'),
   upstreams: z
     .record(upstreamName, upstreamSchema)
     .refine((upstreams) => Object.keys(upstreams).length > 0, { error: 'at least one upstream is required' })
     .describe('Upstream groups by name.'),
-  routes: z.array(routeSchema).min(1, { error: 'at least one route is required' }).describe('Routes, matched by host, longest path prefix, then method.'),
+  routes: z
+    .array(routeSchema)
+    .min(1, { error: 'at least one route is required' })
+    .describe('Routes, matched by host, longest path prefix, then method.'),
 });
 
 export type Config = z.infer<typeof configSchema>;

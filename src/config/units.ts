@@ -74,7 +74,10 @@ export interface Cidr {
 }
 
 function cidrError(text: string, why: string): GatewayError {
-  return new GatewayError('GW_CONFIG_CIDR', `expected an IP address or CIDR like "10.0.0.0/8", got ${showValue(text)}${why}`);
+  return new GatewayError(
+    'GW_CONFIG_CIDR',
+    `expected an IP address or CIDR like "10.0.0.0/8", got ${showValue(text)}${why}`,
+  );
 }
 
 /** `10.0.0.0/8`, `2001:db8::/32`, or a single address (`10.0.0.1`, `::1`). */
@@ -91,13 +94,14 @@ export function parseCidr(text: string): Cidr {
     prefixLength = /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : Number.NaN;
     if (!(prefixLength <= bits)) throw cidrError(text, ` (prefix length must be 0..${bits})`);
   }
-  const cidr: Cidr = { text, bytes, prefixLength: prefixLength + offset };
-  if (!bytesMatch(bytes, cidr)) {
-    // A block with host bits set is almost always a typo for a different block; say which.
-    const masked = bytes.slice();
-    for (let bit = cidr.prefixLength; bit < 128; bit++) masked[bit >> 3]! &= ~(0x80 >> (bit & 7));
-    throw cidrError(text, ` (host bits are set; did you mean "${formatIp(masked, offset === 96)}/${prefixLength}"?)`);
+  const masked = bytes.slice();
+  for (let bit = prefixLength + offset; bit < 128; bit++) masked[bit >> 3]! &= ~(0x80 >> (bit & 7));
+  if (masked.some((byte, i) => byte !== bytes[i])) {
+    // A block with host bits set is almost always a typo for another block; say which one.
+    const meant = `${formatIp(masked, offset === 96)}/${prefixLength}`;
+    throw new GatewayError('GW_CONFIG_CIDR', `CIDR "${text}" has host bits set (did you mean "${meant}"?)`);
   }
+  const cidr: Cidr = { text, bytes: masked, prefixLength: prefixLength + offset };
   return cidr;
 }
 

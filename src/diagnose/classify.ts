@@ -1,3 +1,4 @@
+import { UPSTREAM_ERROR_CODES, type UpstreamErrorCode } from './errors.js';
 import { type Failure, PHASES, type Phase } from './failure.js';
 import { CLASSIFY_RULES, type ClassifyRule, REASON_PATTERNS, type RuleCondition } from './rules.js';
 import { ERROR_TYPES, type ErrorType, ROOT_CAUSES, type RootCause } from './taxonomy.js';
@@ -76,6 +77,33 @@ function matches(when: RuleCondition | undefined, ctx: ClassifyContext, facts: E
   return true;
 }
 
+/** The row that classifies an error, and the facts of the (possibly nested) error it matched. */
+function select(err: unknown, ctx: ClassifyContext): { rule: ClassifyRule; facts: ErrorFacts } | undefined {
+  for (const candidate of candidates(err)) {
+    const facts = factsOf(candidate);
+    for (const rule of rulesFor(facts.code)) {
+      if (matches(rule.when, ctx, facts)) return { rule, facts };
+    }
+  }
+  return undefined;
+}
+
+/** The table row `classify()` uses for this error in this context; undefined when no row knows it. */
+export function matchRule(err: unknown, ctx: ClassifyContext): ClassifyRule | undefined {
+  try {
+    return select(err, ctx)?.rule;
+  } catch {
+    return undefined;
+  }
+}
+
+const UNKNOWN_RULE: ClassifyRule = {
+  code: 'UNKNOWN',
+  type: 'proxy_internal_error',
+  cause: 'other',
+  detail: '{op} failed ({code}: {reason}) {during}',
+};
+
 /**
  * Turns any error raised on the upstream path into the one Failure value. Looks at the error, then
  * its `cause` chain and the members of an AggregateError, for a code the table knows; anything
@@ -83,20 +111,9 @@ function matches(when: RuleCondition | undefined, ctx: ClassifyContext, facts: E
  */
 export function classify(err: unknown, ctx: ClassifyContext): Failure {
   try {
-    for (const candidate of candidates(err)) {
-      const facts = factsOf(candidate);
-      for (const rule of rulesFor(facts.code)) {
-        if (matches(rule.when, ctx, facts)) return build(rule, facts, ctx);
-      }
-    }
-    const facts = factsOf(err);
-    const unknown: ClassifyRule = {
-      code: facts.code,
-      type: 'proxy_internal_error',
-      cause: 'other',
-      detail: '{op} failed ({code}: {reason}) {during}',
-    };
-    return build(unknown, facts, ctx);
+    const selected = select(err, ctx);
+    if (selected) return build(selected.rule, selected.facts, ctx);
+    return build(UNKNOWN_RULE, factsOf(err), ctx);
   } catch {
     // An error object hostile enough to throw from its own getters still yields a Failure.
     return failureOf('proxy_internal_error', 'other', 'UNKNOWN', 'unclassifiable error', ctx);
@@ -202,7 +219,12 @@ function factsOf(err: unknown): ErrorFacts {
   const record = (typeof err === 'object' && err !== null ? err : {}) as Record<string, unknown>;
   const message = typeof err === 'string' ? err : stringOf(record['message']);
   const rawCode = stringOf(record['code']);
-  const reason = stringOf(record['reason']) || firstLine(message);
+  let reason = stringOf(record['reason']) || firstLine(message);
+  // An engine error that kept its default message is better explained by its cause's message.
+  const cause = record['cause'];
+  if (isDefaultEngineMessage(rawCode, message) && cause instanceof Error && cause.message !== '') {
+    reason = firstLine(cause.message);
+  }
   let code = rawCode;
   // A missing or generic code is refined by an unambiguous OpenSSL reason ("wrong version number").
   if (code === '' || code === 'EPROTO') {
@@ -212,7 +234,7 @@ function factsOf(err: unknown): ErrorFacts {
   const port = record['port'];
   const address = stringOf(record['address']);
   return {
-    code: code || stringOf(record['name']) || 'UNKNOWN',
+    code: code || specificName(stringOf(record['name'])) || 'UNKNOWN',
     reason: reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS)}...` : reason,
     syscall: stringOf(record['syscall']),
     address: address && typeof port === 'number' ? `${address}:${port}` : address,
@@ -220,6 +242,15 @@ function factsOf(err: unknown): ErrorFacts {
     timeoutMs: numberOf(record['timeoutMs']),
     retryAfterSeconds: numberOf(record['retryAfterSeconds']),
   };
+}
+
+function isDefaultEngineMessage(code: string, message: string): boolean {
+  return Object.hasOwn(UPSTREAM_ERROR_CODES, code) && UPSTREAM_ERROR_CODES[code as UpstreamErrorCode] === message;
+}
+
+/** 'TypeError' says something about an error without a code; plain 'Error' says nothing. */
+function specificName(name: string): string {
+  return name === 'Error' ? '' : name;
 }
 
 function stringOf(value: unknown): string {

@@ -2,7 +2,8 @@ import { GatewayError } from '../errors.js';
 
 /**
  * The codes of failures the engine itself detects (timeouts, premature closes, bad responses) or
- * decides (no route, no server, loop, limit). The value is the default message.
+ * decides (no route, no server, loop, limit). The value is the default message; when the engine
+ * keeps it and passes a `cause`, the cause's message is what the failure detail quotes.
  */
 export const UPSTREAM_ERROR_CODES = {
   GW_CONNECT_TIMEOUT: 'connect() did not complete within the connect timeout',
@@ -11,18 +12,18 @@ export const UPSTREAM_ERROR_CODES = {
   GW_DNS_TIMEOUT: 'name resolution did not complete in time',
   GW_UPSTREAM_CLOSED: 'upstream closed the connection before any response byte',
   GW_UPSTREAM_RESET: 'upstream reset the connection before the response head',
-  GW_BAD_RESPONSE: 'upstream response is not valid HTTP',
+  GW_BAD_RESPONSE: 'the response is not valid HTTP/1.1',
   GW_RESPONSE_HEAD_TOO_LARGE: 'upstream response head exceeds the size limit',
   GW_BODY_INCOMPLETE: 'upstream response body ended before its declared end',
   GW_PLAIN_HTTP_TO_TLS: 'upstream answered that a plain HTTP request was sent to its TLS port',
   GW_NO_ROUTE: 'no route matches the request',
-  GW_NO_SERVER: 'no live upstream server',
+  GW_NO_SERVER: 'every server is down, ejected or behind an open circuit breaker',
   GW_LOOP: 'the request already passed through this gateway',
   GW_LIMIT: 'concurrency limit and queue full, or the queue wait timed out',
-  GW_BAD_REQUEST: 'the request is not valid HTTP',
-  GW_DENIED: 'the request is denied by the gateway configuration',
-  GW_MISCONFIGURED: 'the gateway configuration cannot serve this request',
-  GW_INTERNAL: 'internal gateway error',
+  GW_BAD_REQUEST: 'malformed request head',
+  GW_DENIED: 'denied by the gateway configuration',
+  GW_MISCONFIGURED: 'the configuration cannot serve this request',
+  GW_INTERNAL: 'unexpected failure inside the gateway',
 } as const;
 
 export type UpstreamErrorCode = keyof typeof UPSTREAM_ERROR_CODES;

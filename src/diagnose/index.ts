@@ -5,6 +5,7 @@ export {
   failureOf,
   isPlainHttpToTlsAnswer,
   isTlsRecordStart,
+  matchRule,
   rulesFor,
 } from './classify.js';
 export {

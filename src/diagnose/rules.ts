@@ -448,7 +448,7 @@ export const CLASSIFY_RULES: readonly ClassifyRule[] = [
     cause: 'other',
     status: 404,
     phase: 'route',
-    detail: 'no route matches the request (GW_NO_ROUTE: {reason})',
+    detail: '{reason} (GW_NO_ROUTE)',
   },
   {
     code: 'GW_NO_SERVER',
