@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { parseHostPort, parseServerUrl } from './addresses.js';
+import { isIPv6 } from 'node:net';
+import { isHostname, parseHostPort, parseServerUrl } from './addresses.js';
 import { didYouMean } from './suggest.js';
 import { parseCidr, parseDuration, parseSize, showValue } from './units.js';
 
@@ -179,11 +180,12 @@ export const hostPattern = () =>
   labelled(
     z
       .string({ error: expected('a host like "api.example.com"') })
-      .regex(
-        /^(\*\.)?[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$|^\[[0-9A-Fa-f:.]+\]$/,
-        {
-          error: expected('a host like "api.example.com" or "*.example.com" (no port)'),
+      .refine(
+        (host) => {
+          const bare = host.startsWith('*.') ? host.slice(2) : host;
+          return isHostname(bare) || (host.startsWith('[') && host.endsWith(']') && isIPv6(host.slice(1, -1)));
         },
+        { error: expected('a host like "api.example.com" or "*.example.com" (no port)') },
       )
       .transform((host) => host.toLowerCase()),
     'host pattern',
