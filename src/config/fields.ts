@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { isIPv6 } from 'node:net';
+import { z } from 'zod';
 import { isHostname, parseHostPort, parseServerUrl } from './addresses.js';
 import { didYouMean } from './suggest.js';
 import { parseCidr, parseDuration, parseSize, showValue } from './units.js';

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are ${NAME} references under test, not templates
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { expandString } from '../../src/config/env.js';

@@ -181,6 +181,7 @@ test('environment variables expand when set, fall back to defaults, and never ch
   assert.equal(api.retries.attempts, 4);
   assert.equal(api.timeouts.connect, 2000);
   assert.deepEqual(config.routes[0]?.request_headers.set, {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal that `$${` writes
     'X-Literal': '${NOT_EXPANDED}',
     'X-Empty': 'fallback',
   });
@@ -194,7 +195,10 @@ test('without an explicit environment, process.env is used', (t) => {
   });
   const text = `listen:\n  - address: \${${name}}\nupstreams:\n  api: { servers: [ { url: "http://127.0.0.1:1" } ] }\nroutes:\n  - upstream: api\n`;
   assert.equal(parseConfigText(text, 'inline.yaml').listen[0]?.address, '127.0.0.1:8282');
-  assert.throws(() => parseConfigText(text, 'inline.yaml', {}), /environment variable GW_TEST_PROCESS_ENV_\d+ is not set/);
+  assert.throws(
+    () => parseConfigText(text, 'inline.yaml', {}),
+    /environment variable GW_TEST_PROCESS_ENV_\d+ is not set/,
+  );
 });
 
 test('parseConfigText throws one ConfigError carrying every problem', () => {

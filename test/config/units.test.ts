@@ -94,7 +94,15 @@ test('sizes: fractions, negatives and unknown units are refused', () => {
 
 test('CIDRs: IPv4 and IPv6 blocks and single addresses', () => {
   const blocks = parseCidrs(['10.0.0.0/8', '192.168.1.0/25', '2001:db8::/32', '::1', '203.0.113.7']);
-  const inside = ['10.1.2.3', '10.255.255.255', '192.168.1.127', '2001:db8::1', '2001:db8:ffff::', '::1', '203.0.113.7'];
+  const inside = [
+    '10.1.2.3',
+    '10.255.255.255',
+    '192.168.1.127',
+    '2001:db8::1',
+    '2001:db8:ffff::',
+    '::1',
+    '203.0.113.7',
+  ];
   const outside = ['11.0.0.1', '192.168.1.128', '2001:db9::1', '::2', '203.0.113.8', '127.0.0.1', 'not an address', ''];
   for (const address of inside) assert.equal(matchesCidr(address, blocks), true, address);
   for (const address of outside) assert.equal(matchesCidr(address, blocks), false, address);
@@ -116,7 +124,16 @@ test('CIDRs: bad blocks are refused, and host bits set get a suggestion', () => 
   assert.throws(() => parseCidr('10.0.0.1/8'), /CIDR "10.0.0.1\/8" has host bits set \(did you mean "10.0.0.0\/8"\?\)/);
   assert.throws(() => parseCidr('2001:db8::1/32'), /did you mean "2001:db8::\/32"/);
   assert.throws(() => parseCidr('fd00::1/7'), /did you mean "fc00::\/7"/);
-  for (const text of ['300.1.1.1', '10.0.0.0/33', '::/129', '10.0.0.0/', '10.0.0.0/-1', '10.0.0.0/8/8', 'localhost', '']) {
+  for (const text of [
+    '300.1.1.1',
+    '10.0.0.0/33',
+    '::/129',
+    '10.0.0.0/',
+    '10.0.0.0/-1',
+    '10.0.0.0/8/8',
+    'localhost',
+    '',
+  ]) {
     assert.throws(
       () => parseCidr(text),
       (error: unknown) => error instanceof GatewayError && error.code === 'GW_CONFIG_CIDR',
