@@ -123,6 +123,15 @@ export const headerName = () =>
     'header name',
   );
 
+/** '' (none) or a header name. */
+export const headerNameOrEmpty = () =>
+  labelled(
+    z.string({ error: expected("'' or a header name") }).regex(/^$|^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, {
+      error: expected("'' or a header name (an RFC 9110 token)"),
+    }),
+    'header name',
+  );
+
 // Message framing belongs to the gateway: letting a rule set these would let a config smuggle
 // requests (RFC 9112 §6.1, §11.2) or break the connection's own keep-alive handling.
 const FRAMING_HEADERS = new Set([
