@@ -222,4 +222,3 @@ export const flag = () =>
     z.boolean({ error: expected('true or false') }),
   );
 
-export { messageOf };
