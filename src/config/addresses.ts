@@ -17,8 +17,10 @@ export type ServerTarget = { kind: 'http' | 'https'; host: string; port: number 
 const HOSTNAME =
   /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/i;
 
+/** A DNS name or an IPv4 address; an all-numeric last label is never a name (RFC 3696 §2). */
 export function isHostname(text: string): boolean {
-  return HOSTNAME.test(text);
+  if (isIPv4(text)) return true;
+  return HOSTNAME.test(text) && !/(^|\.)\d+\.?$/.test(text);
 }
 
 function addressError(text: string, why: string): GatewayError {
@@ -49,7 +51,7 @@ export function parseHostPort(text: string): HostPort {
     if (!isIPv6(host)) throw addressError(text, ' (not an IPv6 address inside [ ])');
   } else if (host.includes(':')) {
     throw addressError(text, ' (write IPv6 addresses in brackets: "[::1]:8080")');
-  } else if (!isIPv4(host) && !isHostname(host)) {
+  } else if (!isHostname(host)) {
     throw addressError(text, ' (bad host)');
   }
   return { host: host.toLowerCase(), port };
@@ -105,7 +107,7 @@ export function parseServerUrl(text: string): ServerTarget {
     const colon = authority.indexOf(':');
     host = colon === -1 ? authority : authority.slice(0, colon);
     portText = colon === -1 ? undefined : authority.slice(colon + 1);
-    if (!isIPv4(host) && !isHostname(host)) throw urlError(text, ' (bad host)');
+    if (!isHostname(host)) throw urlError(text, ' (bad host)');
   }
   const port = portText === undefined ? (kind === 'https' ? 443 : 80) : parsePort(portText, false);
   if (port === undefined) throw urlError(text, ' (port must be 1..65535)');

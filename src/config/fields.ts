@@ -1,5 +1,6 @@
+import { isIPv6 } from 'node:net';
 import { z } from 'zod';
-import { parseHostPort, parseServerUrl } from './addresses.js';
+import { isHostname, parseHostPort, parseServerUrl } from './addresses.js';
 import { didYouMean } from './suggest.js';
 import { parseCidr, parseDuration, parseSize, showValue } from './units.js';
 
@@ -122,6 +123,15 @@ export const headerName = () =>
     'header name',
   );
 
+/** '' (none) or a header name. */
+export const headerNameOrEmpty = () =>
+  labelled(
+    z.string({ error: expected("'' or a header name") }).regex(/^$|^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, {
+      error: expected("'' or a header name (an RFC 9110 token)"),
+    }),
+    'header name',
+  );
+
 // Message framing belongs to the gateway: letting a rule set these would let a config smuggle
 // requests (RFC 9112 §6.1, §11.2) or break the connection's own keep-alive handling.
 const FRAMING_HEADERS = new Set([
@@ -179,11 +189,12 @@ export const hostPattern = () =>
   labelled(
     z
       .string({ error: expected('a host like "api.example.com"') })
-      .regex(
-        /^(\*\.)?[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$|^\[[0-9A-Fa-f:.]+\]$/,
-        {
-          error: expected('a host like "api.example.com" or "*.example.com" (no port)'),
+      .refine(
+        (host) => {
+          const bare = host.startsWith('*.') ? host.slice(2) : host;
+          return isHostname(bare) || (host.startsWith('[') && host.endsWith(']') && isIPv6(host.slice(1, -1)));
         },
+        { error: expected('a host like "api.example.com" or "*.example.com" (no port)') },
       )
       .transform((host) => host.toLowerCase()),
     'host pattern',
@@ -211,4 +222,3 @@ export const flag = () =>
     z.boolean({ error: expected('true or false') }),
   );
 
-export { messageOf };

@@ -5,6 +5,7 @@ import {
   filePath,
   flag,
   headerName,
+  headerNameOrEmpty,
   headerValue,
   hostPattern,
   hostPort,
@@ -165,7 +166,7 @@ export const upstreamSchema = z.strictObject({
   servers: z.array(serverSchema).min(1, { error: 'an upstream needs at least one server' }).describe('The servers.'),
   tls: upstreamTlsSchema.optional().describe('TLS settings for all https:// servers of this upstream.'),
   balance: oneOf(balanceNames).prefault('round_robin').describe('How a server is picked.'),
-  hash_header: text().prefault('').describe('Request header hashed by balance: header_hash.'),
+  hash_header: headerNameOrEmpty().prefault('').describe('Request header hashed by balance: header_hash.'),
   timeouts: timeoutsSchema.prefault({}).describe('Per-try timeouts (like proxy_*_timeout in nginx).'),
   keepalive: keepaliveSchema.prefault({}).describe('Connection pool of each server.'),
   retries: retriesSchema

@@ -1,0 +1,89 @@
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { type Config, describeConfig, parseConfigText, parseDuration, parseSize } from '../../src/config/index.js';
+
+const rows = describeConfig();
+
+test('every key of the schema is described, once', () => {
+  assert.ok(rows.length > 80, `only ${rows.length} rows`);
+  const keys = rows.map((row) => row.key);
+  assert.equal(new Set(keys).size, keys.length, 'keys are unique');
+  for (const row of rows) {
+    assert.ok(row.description.length > 5, `${row.key} has a description`);
+    assert.ok(row.type.length > 0, `${row.key} has a type`);
+  }
+  for (const key of [
+    'listen[].address',
+    'listen[].tls.cert',
+    'admin.token',
+    'limits.headers_timeout',
+    'trust_proxies',
+    'upstreams.<name>.servers[].url',
+    'upstreams.<name>.retries.attempts',
+    'upstreams.<name>.health.active.interval',
+    'upstreams.<name>.health.passive.eject_for',
+    'routes[].match.host',
+    'routes[].request_headers.set',
+  ]) {
+    assert.ok(keys.includes(key), key);
+  }
+});
+
+test('types and required keys are named as the reference shows them', () => {
+  const row = (key: string) => rows.find((candidate) => candidate.key === key)!;
+  assert.equal(row('listen[].address').type, 'host:port');
+  assert.equal(row('limits.headers_timeout').type, 'duration');
+  assert.equal(row('limits.max_header_bytes').type, 'size');
+  assert.equal(row('upstreams.<name>.servers[].weight').type, 'integer 1..1000');
+  assert.equal(row('upstreams.<name>.retries.attempts').type, 'integer >= 1');
+  assert.equal(row('upstreams.<name>.balance').type, 'round_robin | least_conn | random_two | ip_hash | header_hash');
+  assert.equal(row('trust_proxies').type, 'list of CIDR');
+  assert.equal(row('routes[].match.methods').type, 'list of method');
+  const required = rows.filter((candidate) => candidate.required).map((candidate) => candidate.key);
+  assert.deepEqual(required.sort(), [
+    'listen',
+    'listen[].address',
+    'listen[].tls.cert',
+    'listen[].tls.key',
+    'routes',
+    'routes[].upstream',
+    'upstreams',
+    'upstreams.<name>.servers',
+    'upstreams.<name>.servers[].url',
+  ]);
+});
+
+// A config that writes nothing optional except the sections whose defaults apply only when present.
+const MINIMAL = `
+listen:
+  - address: 127.0.0.1:8080
+upstreams:
+  api:
+    servers:
+      - url: https://127.0.0.1:5001
+        tls: {}
+    tls: {}
+    health: { active: {} }
+routes:
+  - upstream: api
+`;
+
+function valueAt(config: Config, key: string): unknown {
+  let node: unknown = config;
+  for (const part of key.replace(/\[\]/g, '.0').replace('<name>', 'api').split('.')) {
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node;
+}
+
+test('the documented defaults are the defaults applied', () => {
+  const config = parseConfigText(MINIMAL, 'minimal.yaml', {});
+  const withDefaults = rows.filter((row) => 'default' in row);
+  assert.ok(withDefaults.length > 50);
+  for (const row of withDefaults) {
+    let expected = row.default;
+    if (row.type === 'duration') expected = parseDuration(String(row.default));
+    if (row.type === 'size') expected = parseSize(String(row.default));
+    assert.deepEqual(valueAt(config, row.key), expected, row.key);
+  }
+});
