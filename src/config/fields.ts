@@ -221,4 +221,3 @@ export const flag = () =>
     fromText((text) => (text === 'true' ? true : text === 'false' ? false : text)),
     z.boolean({ error: expected('true or false') }),
   );
-

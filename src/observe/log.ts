@@ -43,9 +43,19 @@ export function createLogs(options: LogOptions): Logs {
     mkdir: true,
   });
   const logger = pino({ level: options.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  // Buffered writes, flushed at least every 200 ms so a quiet gateway's lines are not held back.
+  const timer = setInterval(() => {
+    try {
+      destination.flush();
+    } catch {
+      // The file is not open yet: the next tick flushes.
+    }
+  }, 200);
+  timer.unref();
   return {
     logger,
     flush: () => {
+      clearInterval(timer);
       try {
         destination.flushSync();
       } catch {

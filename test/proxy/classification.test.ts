@@ -4,8 +4,13 @@
  */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { type StartedUpstream, startUpstream, TEST_CA_PATH, type UpstreamBehaviour } from '../../src/drill/upstreams.js';
-import { startGateway, simpleConfig, type TestGateway } from '../support/gateway.js';
+import {
+  type StartedUpstream,
+  startUpstream,
+  TEST_CA_PATH,
+  type UpstreamBehaviour,
+} from '../../src/drill/upstreams.js';
+import { simpleConfig, startGateway, type TestGateway } from '../support/gateway.js';
 import { get, rawExchange } from '../support/raw-client.js';
 
 const FAST = `    timeouts: { connect: 400ms, send: 2s, read: 400ms }
@@ -31,12 +36,36 @@ const CASES: Case[] = [
     type: 'destination_not_found',
     cause: 'wrong_upstream_address',
   },
-  { name: 'connect timeout (accept queue full)', behaviour: 'full_backlog', status: 504, type: 'connection_timeout', cause: 'firewall_or_network' },
+  {
+    name: 'connect timeout (accept queue full)',
+    behaviour: 'full_backlog',
+    status: 504,
+    type: 'connection_timeout',
+    cause: 'firewall_or_network',
+  },
   { name: 'DNS failure', url: () => 'http://no-such-host.invalid:80', status: 502, type: 'dns_error', cause: 'dns' },
   { name: 'read timeout', behaviour: 'hang', status: 504, type: 'connection_read_timeout', cause: 'slow_backend' },
-  { name: 'reset before the head', behaviour: 'reset', status: 502, type: 'connection_terminated', cause: 'crash_or_oom' },
-  { name: 'clean close before the head', behaviour: 'close', status: 502, type: 'connection_terminated', cause: 'crash_or_oom' },
-  { name: 'non-HTTP bytes in reply', behaviour: 'garbage', status: 502, type: 'http_protocol_error', cause: 'protocol_error' },
+  {
+    name: 'reset before the head',
+    behaviour: 'reset',
+    status: 502,
+    type: 'connection_terminated',
+    cause: 'crash_or_oom',
+  },
+  {
+    name: 'clean close before the head',
+    behaviour: 'close',
+    status: 502,
+    type: 'connection_terminated',
+    cause: 'crash_or_oom',
+  },
+  {
+    name: 'non-HTTP bytes in reply',
+    behaviour: 'garbage',
+    status: 502,
+    type: 'http_protocol_error',
+    cause: 'protocol_error',
+  },
   {
     name: 'response head over the limit',
     behaviour: 'huge_head',
@@ -68,8 +97,21 @@ const CASES: Case[] = [
     type: 'tls_protocol_error',
     cause: 'tls_mismatch',
   },
-  { name: 'self-signed certificate', behaviour: 'tls_self_signed', status: 502, type: 'tls_certificate_error', cause: 'tls_config' },
-  { name: 'expired certificate', behaviour: 'tls_expired', upstreamTls: `    tls: { ca: ${TEST_CA_PATH} }`, status: 502, type: 'tls_certificate_error', cause: 'tls_config' },
+  {
+    name: 'self-signed certificate',
+    behaviour: 'tls_self_signed',
+    status: 502,
+    type: 'tls_certificate_error',
+    cause: 'tls_config',
+  },
+  {
+    name: 'expired certificate',
+    behaviour: 'tls_expired',
+    upstreamTls: `    tls: { ca: ${TEST_CA_PATH} }`,
+    status: 502,
+    type: 'tls_certificate_error',
+    cause: 'tls_config',
+  },
 ];
 
 for (const c of CASES) {
@@ -112,7 +154,8 @@ async function cutBody(t: import('node:test').TestContext, behaviour: UpstreamBe
   assert.equal(record.failure?.type, 'http_response_incomplete');
 }
 
-test('classifies: body cut after the head (Content-Length) aborts the client connection', (t) => cutBody(t, 'cut_length'));
+test('classifies: body cut after the head (Content-Length) aborts the client connection', (t) =>
+  cutBody(t, 'cut_length'));
 test('classifies: body cut after the head (chunked) aborts the client connection', (t) => cutBody(t, 'cut_chunked'));
 
 test('verbose errors name the upstream, server and details', async (t) => {
@@ -122,7 +165,10 @@ test('verbose errors name the upstream, server and details', async (t) => {
   t.after(() => gw.close());
   const reply = await get(gw.port, '/', { Accept: 'text/plain' });
   assert.equal(reply.status, 502);
-  assert.match(reply.headers.get('proxy-status')!, /^gatewise; error=connection_refused; details="[^"]+"; next-hop="127\.0\.0\.1:\d+"$/);
+  assert.match(
+    reply.headers.get('proxy-status')!,
+    /^gatewise; error=connection_refused; details="[^"]+"; next-hop="127\.0\.0\.1:\d+"$/,
+  );
   assert.ok(reply.body.includes(`127.0.0.1:${upstream.port}`));
 });
 

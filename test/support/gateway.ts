@@ -29,7 +29,9 @@ export interface TestGateway {
 
 /** `yaml` may omit `listen` (port 0 is used) and `admin`. */
 export async function startGateway(yaml: string): Promise<TestGateway> {
-  const text = /^listen:/m.test(yaml) ? yaml : `listen: [{ address: 127.0.0.1:0 }]\nadmin: { address: 127.0.0.1:0 }\n${yaml}`;
+  const text = /^listen:/m.test(yaml)
+    ? yaml
+    : `listen: [{ address: 127.0.0.1:0 }]\nadmin: { address: 127.0.0.1:0 }\n${yaml}`;
   const config = parseConfigText(text, 'test.yaml');
   const access: AccessRecord[] = [];
   const failures: Failure[] = [];

@@ -19,7 +19,11 @@ export function rawExchange(port: number, request: string | Buffer, timeoutMs = 
     let errorCode: string | undefined;
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`no end of reply within ${timeoutMs} ms; got: ${Buffer.concat(chunks).toString('latin1').slice(0, 300)}`));
+      reject(
+        new Error(
+          `no end of reply within ${timeoutMs} ms; got: ${Buffer.concat(chunks).toString('latin1').slice(0, 300)}`,
+        ),
+      );
     }, timeoutMs);
     socket.on('data', (c) => chunks.push(c));
     socket.on('error', (e: NodeJS.ErrnoException) => {
@@ -55,7 +59,9 @@ export function parseReply(text: string): ParsedReply {
 
 /** GET with Connection: close and the given extra header lines. */
 export function get(port: number, path: string, extra: Record<string, string> = {}): Promise<ParsedReply> {
-  const lines = Object.entries(extra).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const lines = Object.entries(extra)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   return rawExchange(port, `GET ${path} HTTP/1.1\r\nHost: test.local\r\n${lines}Connection: close\r\n\r\n`).then((r) =>
     parseReply(r.text),
   );
