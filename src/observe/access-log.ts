@@ -27,7 +27,8 @@ export class LogObserver implements ExchangeObserver {
       cause: failure.cause,
       detail: failure.detail,
       hint: failure.hint,
-      reused_connection: failure.reused,
+      reused_connection: ex.reused,
+      keepalive_race_suspected: failure.reused,
     });
   }
 

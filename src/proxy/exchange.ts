@@ -31,7 +31,7 @@ import type { ExchangeObserver } from './observer.js';
 import type { CompiledRoute, Runtime } from './runtime.js';
 import { probeTls } from './tls-probe.js';
 import type { UpstreamConnection, UpstreamOwner } from './upstream-connection.js';
-import { openConnection, release, type Server, takeIdle } from './upstream-pool.js';
+import { mayBeIdleRace, openConnection, release, type Server, takeIdle } from './upstream-pool.js';
 
 enum Body {
   None = 0,
@@ -79,6 +79,8 @@ export class Exchange implements UpstreamOwner {
   server: Server | null = null;
   conn: UpstreamConnection | null = null;
   reused = false;
+  /** Reused after an idle time long enough that the server may have closed it (keep-alive race). */
+  private idleRace = false;
   attempt = 0;
   private freshRetryUsed = false;
   private readonly tried: Server[] = [];
@@ -209,12 +211,14 @@ export class Exchange implements UpstreamOwner {
     if (idle !== undefined) {
       this.conn = idle;
       this.reused = true;
+      this.idleRace = mayBeIdleRace(idle, this.clock.now);
       idle.owner = this;
       this.connectMs = 0;
       this.sendHead();
       return;
     }
     this.reused = false;
+    this.idleRace = false;
     this.tcpConnectedAt = -1;
     this.connectStartedAt = preciseMs();
     this.setDeadline(Deadline.Connect, this.upstream!.spec.connectTimeoutMs);
@@ -617,7 +621,7 @@ export class Exchange implements UpstreamOwner {
       upstream: this.upstream!.name,
       server: server.address,
       attempt: this.attempt,
-      reused: this.reused,
+      reused: this.idleRace,
       connectMs: this.connectMs,
       headMs: this.headMs,
       firstBytes: this.firstBytes,
@@ -665,7 +669,7 @@ export class Exchange implements UpstreamOwner {
       upstream: this.upstream!.name,
       server: this.server!.address,
       attempt: this.attempt,
-      reused: this.reused,
+      reused: false, // after the head, a close is never the keep-alive race
       connectMs: this.connectMs,
       headMs: this.headMs,
     });

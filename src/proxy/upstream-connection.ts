@@ -25,6 +25,8 @@ export class UpstreamConnection {
   served = 0;
   /** When an idle connection must be closed (ms, coarse clock). */
   idleUntil = 0;
+  /** When the connection last went idle (ms, coarse clock). */
+  idleSince = 0;
   /** The upstream's `Keep-Alive: timeout=` hint, in ms (-1 when none). */
   keepAliveHintMs = -1;
   closed = false;

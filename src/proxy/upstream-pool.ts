@@ -20,6 +20,18 @@ export function takeIdle(server: Server, nowMs: number): UpstreamConnection | un
   return undefined;
 }
 
+/**
+ * Whether a failure on a reused connection may be the keep-alive race: the server closing the
+ * connection for idleness just as we reused it. Servers' idle timeouts are seconds long (Node 5 s,
+ * nginx 75 s), so a connection that failed after being idle for less than a second — or for well
+ * under the timeout the server announced — was not closed for idleness: the server failed.
+ */
+export function mayBeIdleRace(conn: UpstreamConnection, reusedAtMs: number): boolean {
+  const idleMs = reusedAtMs - conn.idleSince;
+  if (conn.keepAliveHintMs >= 0) return idleMs >= conn.keepAliveHintMs - 1500;
+  return idleMs >= 1000;
+}
+
 export function openConnection(server: Server, owner: UpstreamOwner): UpstreamConnection {
   return new UpstreamConnection(server, owner);
 }
@@ -45,6 +57,7 @@ export function release(upstream: Upstream<UpstreamConnection>, conn: UpstreamCo
     conn.destroy();
     return;
   }
+  conn.idleSince = nowMs;
   conn.idleUntil = nowMs + idleMs;
   server.idle.push(conn);
 }
