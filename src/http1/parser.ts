@@ -24,7 +24,6 @@ const MAX_LEADING_EMPTY_LINES = 8;
 const SLASH = 0x2f;
 const STAR = 0x2a;
 const QUESTION = 0x3f;
-const HASH = 0x23;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const SEMICOLON = 0x3b;
@@ -301,7 +300,7 @@ function classifyTarget(text: string, s: number, e: number, method: string, out:
   let p = a;
   while (p < e) {
     const c = text.charCodeAt(p);
-    if (c === SLASH || c === QUESTION || c === HASH) break;
+    if (c === SLASH || c === QUESTION) break;
     p++;
   }
   if (!isValidAuthority(text, a, p, false)) fail('HPE_INVALID_TARGET', 400, true, 'invalid authority in target');
