@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
+import * as fc from 'fast-check';
 import { checkPartialHead, DEFAULT_HEAD_LIMITS, findHeadEnd, type HeadLimits } from '../../src/http1/index.js';
 import { assertParseError } from './helpers.js';
 
@@ -78,4 +79,39 @@ test('checkPartialHead counts the request line after leading empty lines', () =>
   const buf = Buffer.from('\r\n\r\nGET /abcd HTTP/1.1\r\n', 'latin1');
   assertParseError(() => checkPartialHead(buf, 0, buf.length, limits, true), 'HPE_URI_TOO_LONG', 414);
   checkPartialHead(buf, 0, 14, limits, true);
+});
+
+/** The first index past LF LF, LF CR LF or CR LF CR LF after the leading CR/LF bytes, or -1. */
+function reference(bytes: Buffer): number {
+  let s = 0;
+  while (s < bytes.length && (bytes[s] === 13 || bytes[s] === 10)) s++;
+  for (let i = s + 1; i < bytes.length; i++) {
+    if (bytes[i] !== 10) continue;
+    if (bytes[i - 1] === 10 || (bytes[i - 1] === 13 && i - 2 >= s && bytes[i - 2] === 10)) return i + 1;
+  }
+  return -1;
+}
+
+test('property: findHeadEnd agrees with a plain search, however the bytes are cut', () => {
+  const byte = fc.oneof(
+    { arbitrary: fc.constantFrom(13, 10), weight: 3 },
+    { arbitrary: fc.constantFrom(65, 32), weight: 2 },
+  );
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ minLength: 0, maxLength: 40 }),
+      fc.array(byte, { maxLength: 40 }),
+      fc.nat(),
+      (a, b, cut) => {
+        const bytes = Buffer.from([...a.map((x) => (x % 3 === 0 ? 65 : x)), ...b]);
+        const expected = reference(bytes);
+        assert.equal(findHeadEnd(bytes, 0, 0, bytes.length), expected);
+        const split = cut % (bytes.length + 1);
+        const first = findHeadEnd(bytes, 0, 0, split);
+        if (first !== -1) assert.equal(first, expected);
+        else assert.equal(findHeadEnd(bytes, 0, split, bytes.length), expected);
+      },
+    ),
+    { numRuns: 2000 },
+  );
 });
