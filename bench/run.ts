@@ -1,7 +1,7 @@
 // `npm run bench`: Gatewise against nginx and the usual Node proxies, in one interleaved run.
 // See bench/README.md for the method and options.
 import { existsSync, rmSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,14 @@ function requireTools(): void {
   }
 }
 
+async function profileDir(options: BenchOptions): Promise<string | null> {
+  if (!options.cpuProf) return null;
+  const dir = join(repoRoot, 'bench', 'out');
+  await mkdir(dir, { recursive: true });
+  log(`CPU profiles go to ${dir}`);
+  return dir;
+}
+
 async function bench(options: BenchOptions, group: ProcessGroup, dir: string): Promise<ScenarioSection[]> {
   const runAsRoot = process.getuid?.() === 0;
   const backend = await startBackend(group, dir, runAsRoot);
@@ -39,7 +47,7 @@ async function bench(options: BenchOptions, group: ProcessGroup, dir: string): P
     options,
     group,
     backend,
-    env: { dir, repoRoot, backendPort: backend.port, group, runAsRoot },
+    env: { dir, repoRoot, backendPort: backend.port, group, runAsRoot, cpuProfDir: await profileDir(options) },
     clockTicksPerSec: clockTicksPerSecond(),
     log,
   };

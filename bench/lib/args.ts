@@ -22,6 +22,8 @@ export interface BenchOptions {
   targets: TargetName[];
   /** Where the Markdown report goes; null when `--no-results`. */
   resultsPath: string | null;
+  /** Run the Node targets under `--cpu-prof` (their figures are then not comparable). */
+  cpuProf: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -33,6 +35,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --scenarios A,B  scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}
   --results FILE   where to write the Markdown report (default bench/RESULTS.md)
   --no-results     do not write the report
+  --cpu-prof       profile the Node targets (node --cpu-prof) into bench/out/; implies --no-results
   --help           this text`;
 
 function positiveNumber(flag: string, text: string, integer: boolean): number {
@@ -81,7 +84,9 @@ export function parseBenchArgs(
       runs: v.runs === undefined ? (quick ? 1 : 3) : positiveNumber('runs', v.runs, true),
       scenarios: SCENARIOS.filter((s) => chosen.includes(s.name)),
       targets: v.only === undefined ? [...TARGET_NAMES] : pickNames('only', v.only, TARGET_NAMES),
-      resultsPath: v['no-results'] === true ? null : (v.results ?? defaultResultsPath),
+      // A profiled run is slower than a real one: it never overwrites the report.
+      resultsPath: v['no-results'] === true || v['cpu-prof'] === true ? null : (v.results ?? defaultResultsPath),
+      cpuProf: v['cpu-prof'] === true,
     },
   };
 }
@@ -100,6 +105,7 @@ function parse(argv: readonly string[]) {
       scenarios: { type: 'string' },
       results: { type: 'string' },
       'no-results': { type: 'boolean' },
+      'cpu-prof': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -20,7 +20,7 @@ export interface ScenarioContext {
   options: BenchOptions;
   group: ProcessGroup;
   backend: Backend;
-  env: Omit<TargetEnv, 'connections'>;
+  env: Omit<TargetEnv, 'connections' | 'scenarioName'>;
   clockTicksPerSec: number;
   /** Progress lines (stderr), so stdout holds only the tables. */
   log: (line: string) => void;
@@ -79,7 +79,7 @@ async function measure(ctx: ScenarioContext, scenario: Scenario, started: Starte
 }
 
 async function startAll(ctx: ScenarioContext, scenario: Scenario, outcomes: TargetOutcome[]): Promise<LiveTarget[]> {
-  const env: TargetEnv = { ...ctx.env, connections: scenario.connections };
+  const env: TargetEnv = { ...ctx.env, scenarioName: scenario.name, connections: scenario.connections };
   const expected = ctx.backend.bodies.get(scenario.path)!;
   const live: LiveTarget[] = [];
   for (const definition of TARGETS.filter((t) => ctx.options.targets.includes(t.name))) {

@@ -11,8 +11,11 @@ export interface TargetEnv {
   dir: string;
   repoRoot: string;
   backendPort: number;
+  scenarioName: string;
   /** The scenario's concurrency: the Node peers size their upstream pools to it. */
   connections: number;
+  /** When set, Node targets run with `--cpu-prof` and write their profiles here. */
+  cpuProfDir: string | null;
   group: ProcessGroup;
   runAsRoot: boolean;
 }
@@ -51,6 +54,12 @@ async function startProcess(
   return { port, process: child };
 }
 
+/** Node flags for a target: a CPU profile per target and scenario when profiling was asked for. */
+export function nodeFlags(env: TargetEnv, name: TargetName): string[] {
+  if (env.cpuProfDir === null) return [];
+  return ['--cpu-prof', `--cpu-prof-dir=${env.cpuProfDir}`, `--cpu-prof-name=${name}-${env.scenarioName}.cpuprofile`];
+}
+
 function peer(name: TargetName, label: string, script: string): TargetDefinition {
   const file = fileURLToPath(new URL(`../peers/${script}`, import.meta.url));
   return {
@@ -58,6 +67,7 @@ function peer(name: TargetName, label: string, script: string): TargetDefinition
     label,
     start: (env) =>
       startProcess(env, label, process.execPath, (port) => [
+        ...nodeFlags(env, name),
         file,
         '--port',
         String(port),
@@ -88,7 +98,7 @@ function gatewise(name: TargetName, label: string, accessLog: boolean): TargetDe
             maxIdle: GATEWISE_MAX_IDLE,
           }),
         );
-        return [`${env.repoRoot}/bin/gatewise.js`, 'serve', '--config', configFile];
+        return [...nodeFlags(env, name), `${env.repoRoot}/bin/gatewise.js`, 'serve', '--config', configFile];
       });
     },
   };

@@ -56,6 +56,13 @@ test('bad input is a CliError with exit code 2', () => {
   assert.throws(() => parseBenchArgs(['extra'], ''), isUsage);
 });
 
+test('--cpu-prof never writes the report', () => {
+  const o = options(['--cpu-prof']);
+  assert.equal(o.cpuProf, true);
+  assert.equal(o.resultsPath, null);
+  assert.equal(options([]).cpuProf, false);
+});
+
 test('--help', () => {
   assert.deepEqual(parseBenchArgs(['--help'], ''), { help: true });
 });
