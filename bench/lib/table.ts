@@ -153,12 +153,21 @@ function markdownCell(text: string): string {
   return text.replace(/\|/g, '\\|');
 }
 
-/** A GitHub-flavoured Markdown table; a note fills the second column. */
+/**
+ * A GitHub-flavoured Markdown table, padded and aligned the way the project's formatter (Biome)
+ * writes tables, so a generated report passes `biome check` untouched. A note fills the second column.
+ */
 export function formatMarkdown(headers: readonly string[], rows: readonly TableRow[]): string {
-  const line = (cells: readonly string[]): string => `| ${cells.map(markdownCell).join(' | ')} |`;
-  const out = [line(headers), `|${headers.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
-  for (const row of rows) {
-    out.push('cells' in row ? line(row.cells) : line([row.label, row.note, ...headers.slice(2).map(() => blank)]));
-  }
-  return out.join('\n');
+  const body = rows.map((row) =>
+    ('cells' in row ? row.cells : [row.label, row.note, ...headers.slice(2).map(() => blank)]).map(markdownCell),
+  );
+  const head = headers.map(markdownCell);
+  const widths = head.map((h, i) => Math.max(3, [...h].length, ...body.map((cells) => [...(cells[i] ?? '')].length)));
+  const pad = (text: string, i: number): string => {
+    const gap = ' '.repeat(widths[i]! - [...text].length);
+    return i === 0 ? text + gap : gap + text;
+  };
+  const line = (cells: readonly string[]): string => `| ${cells.map(pad).join(' | ')} |`;
+  const rule = `| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`;
+  return [line(head), rule, ...body.map(line)].join('\n');
 }

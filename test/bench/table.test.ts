@@ -122,19 +122,30 @@ test('text table aligns labels left and figures right', () => {
   );
 });
 
-test('markdown table has one cell per column and escapes pipes', () => {
-  const md = formatMarkdown(COLUMNS, [
-    { cells: COLUMNS.map((_, i) => (i === 0 ? 'a|b' : String(i))) },
-    { label: 'x', note: 'not built' },
-  ]);
-  const lines = md.split('\n');
-  assert.equal(lines.length, 4);
-  assert.match(lines[1]!, /^\|---\|(---:\|){11}$/);
-  assert.match(lines[2]!, /^\| a\\\|b \| 1 \| 2 /);
-  assert.equal(
-    lines[3],
-    `| x | not built | ${COLUMNS.slice(2)
-      .map(() => '–')
-      .join(' | ')} |`,
+test('markdown table is padded as the formatter writes it, with pipes escaped', () => {
+  const md = formatMarkdown(
+    ['target', 'req/s ×nginx', 'p50', 'CPU µs/req'],
+    [
+      { cells: ['nginx (access_log off)', '1.00', '840 µs', '9.3'] },
+      { label: 'gatewise', note: 'not built' },
+      { cells: ['a|b', '2', '3', '4'] },
+    ],
   );
+  assert.equal(
+    md,
+    [
+      '| target                 | req/s ×nginx |    p50 | CPU µs/req |',
+      '| ---------------------- | -----------: | -----: | ---------: |',
+      '| nginx (access_log off) |         1.00 | 840 µs |        9.3 |',
+      '| gatewise               |    not built |      – |          – |',
+      '| a\\|b                   |            2 |      3 |          4 |',
+    ].join('\n'),
+  );
+});
+
+test('markdown table has one cell per column of COLUMNS', () => {
+  const md = formatMarkdown(COLUMNS, [{ label: 'x', note: 'not built' }]);
+  const lines = md.split('\n');
+  assert.equal(lines.length, 3);
+  for (const line of lines) assert.equal(line.split(' | ').length, COLUMNS.length);
 });
