@@ -24,7 +24,6 @@ const MAX_LEADING_EMPTY_LINES = 8;
 const SLASH = 0x2f;
 const STAR = 0x2a;
 const QUESTION = 0x3f;
-const HASH = 0x23;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const SEMICOLON = 0x3b;
@@ -51,11 +50,21 @@ function fail(code: HttpParseCode, status: number, isRequest: boolean, message: 
 export function findHeadEnd(buf: Buffer, start: number, from: number, end: number): number {
   let s = start;
   while (s < end && (buf[s] === CR || buf[s] === LF)) s++;
+  // i is where the terminator's final LF may be. Every terminator (LF LF, LF CR LF, CR LF CR LF)
+  // ending at i or i + 1 holds the byte at i, so when that byte is neither CR nor LF the search
+  // moves on by two.
   let i = Math.max(from, s + 1);
-  for (; i < end; i++) {
-    if (buf[i] !== LF) continue;
-    const p = buf[i - 1];
-    if (p === LF || (p === CR && buf[i - 2] === LF)) return i + 1;
+  while (i < end) {
+    const c = buf[i];
+    if (c === LF) {
+      const p = buf[i - 1];
+      if (p === LF || (p === CR && buf[i - 2] === LF)) return i + 1;
+      i++;
+    } else if (c === CR) {
+      i++;
+    } else {
+      i += 2;
+    }
   }
   return -1;
 }
@@ -215,7 +224,7 @@ export function parseRequestHead(
   out.startLineEnd = pos;
 
   classifyTarget(text, targetStart, targetEnd, method, out);
-  const hostLines = parseFields(text, pos, limits, true, out);
+  const hostLines = parseFields(buf, start, text, pos, limits, true, out);
 
   if (out.versionMinor === 1 && hostLines === 0) fail('HPE_MISSING_HOST', 400, true, 'HTTP/1.1 request without Host');
   if (out.hasTransferEncoding && !out.chunked) {
@@ -264,7 +273,7 @@ export function parseResponseHead(
   if (c !== CR && c !== LF) fail('HPE_INVALID_STATUS', 502, false, 'invalid character in status line');
   pos = expectLineEnd(text, pos, 'HPE_INVALID_STATUS', false);
   out.startLineEnd = pos;
-  parseFields(text, pos, limits, false, out);
+  parseFields(buf, start, text, pos, limits, false, out);
 }
 
 function classifyTarget(text: string, s: number, e: number, method: string, out: ParsedHead): void {
@@ -301,7 +310,7 @@ function classifyTarget(text: string, s: number, e: number, method: string, out:
   let p = a;
   while (p < e) {
     const c = text.charCodeAt(p);
-    if (c === SLASH || c === QUESTION || c === HASH) break;
+    if (c === SLASH || c === QUESTION) break;
     p++;
   }
   if (!isValidAuthority(text, a, p, false)) fail('HPE_INVALID_TARGET', 400, true, 'invalid authority in target');
@@ -316,7 +325,15 @@ function classifyTarget(text: string, s: number, e: number, method: string, out:
  * Field lines from pos to the final empty line (RFC 9112 §5), with the derived facts. Returns the
  * number of Host lines.
  */
-function parseFields(text: string, pos: number, limits: HeadLimits, isRequest: boolean, out: ParsedHead): number {
+function parseFields(
+  buf: Buffer,
+  base: number,
+  text: string,
+  pos: number,
+  limits: HeadLimits,
+  isRequest: boolean,
+  out: ParsedHead,
+): number {
   const len = text.length;
   const maxHeaders = limits.maxHeaders;
   const names = out.names;
@@ -327,9 +344,11 @@ function parseFields(text: string, pos: number, limits: HeadLimits, isRequest: b
   let count = 0;
   let te = 0;
   let hostLines = 0;
+  // Bytes are read from the buffer (cheaper than charCodeAt); offsets are those of text.
+  let at = base + pos;
   for (;;) {
     const lineStart = pos;
-    let c = text.charCodeAt(pos);
+    let c = buf[at]!;
     if (c === CR) {
       if (text.charCodeAt(pos + 1) !== LF) fail('HPE_BARE_CR', 400, isRequest, 'CR without LF');
       if (pos + 2 !== len) fail('HPE_INVALID_HEAD_END', 400, isRequest, 'bytes after the end of the head');
@@ -338,7 +357,8 @@ function parseFields(text: string, pos: number, limits: HeadLimits, isRequest: b
     if (c === LF) fail('HPE_BARE_LF', 400, isRequest, 'LF without CR');
     if (c === SP || c === HTAB) fail('HPE_OBS_FOLD', 400, isRequest, 'field line starts with whitespace');
     if (count === maxHeaders) fail('HPE_TOO_MANY_HEADERS', 431, isRequest, 'too many header fields');
-    while ((CHAR[c]! & C_TOKEN) !== 0) c = text.charCodeAt(++pos);
+    while ((CHAR[c]! & C_TOKEN) !== 0) c = buf[++at]!;
+    pos = at - base;
     const nameEnd = pos;
     if (c !== COLON || nameEnd === lineStart) {
       if (nameEnd !== lineStart && (c === SP || c === HTAB)) {
@@ -346,21 +366,25 @@ function parseFields(text: string, pos: number, limits: HeadLimits, isRequest: b
       }
       fail('HPE_INVALID_HEADER_TOKEN', 400, isRequest, 'invalid field name');
     }
-    c = text.charCodeAt(++pos);
-    while (c === SP || c === HTAB) c = text.charCodeAt(++pos);
-    const valueStart = pos;
+    c = buf[++at]!;
+    while (c === SP || c === HTAB) c = buf[++at]!;
+    const valueStart = at - base;
+    while ((CHAR[c]! & C_VALUE) !== 0) c = buf[++at]!;
+    pos = at - base;
     let valueEnd = pos;
-    while ((CHAR[c]! & C_VALUE) !== 0) {
-      pos++;
-      if (c !== SP && c !== HTAB) valueEnd = pos;
-      c = text.charCodeAt(pos);
+    // trailing OWS is not part of the value (RFC 9110 §5.5)
+    while (valueEnd > valueStart) {
+      const t = buf[base + valueEnd - 1];
+      if (t !== SP && t !== HTAB) break;
+      valueEnd--;
     }
     if (c !== CR) {
       if (c === LF) fail('HPE_BARE_LF', 400, isRequest, 'LF without CR');
       fail('HPE_INVALID_HEADER_VALUE', 400, isRequest, 'invalid character in field value');
     }
-    if (text.charCodeAt(pos + 1) !== LF) fail('HPE_BARE_CR', 400, isRequest, 'CR without LF');
+    if (buf[at + 1] !== LF) fail('HPE_BARE_CR', 400, isRequest, 'CR without LF');
     pos += 2;
+    at += 2;
 
     const kind = matchField(text, lineStart, nameEnd - lineStart);
     names[count] = text.substring(lineStart, nameEnd);

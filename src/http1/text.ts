@@ -10,7 +10,11 @@ export const COLON = 0x3a;
 export const C_TOKEN = 1;
 /** field-vchar, SP and HTAB: VCHAR and obs-text (RFC 9110 §5.5) */
 export const C_VALUE = 2;
-/** bytes allowed in a request-target: VCHAR, as llhttp allows; never SP, CTL or obs-text */
+/**
+ * bytes allowed in a request-target: VCHAR but "#", as llhttp allows less "#"; never SP, CTL or
+ * obs-text. A fragment is no part of a request-target (RFC 9112 §3.2), and a proxy that forwards
+ * one leaves the next hop to decide where the path ends.
+ */
 export const C_TARGET = 4;
 /** reg-name and IP-literal characters: unreserved, sub-delims and "%" (RFC 3986 §3.2.2) */
 export const C_HOST = 8;
@@ -30,6 +34,7 @@ function buildClasses(): Uint8Array {
   mark(`${alnum}-._~!$&'()*+,;=%`, C_HOST);
   mark('0123456789abcdefABCDEF', C_HEX);
   for (let c = 0x21; c <= 0x7e; c++) table[c]! |= C_VALUE | C_TARGET;
+  table[0x23]! &= ~C_TARGET;
   for (let c = 0x80; c <= 0xff; c++) table[c]! |= C_VALUE;
   table[SP]! |= C_VALUE;
   table[HTAB]! |= C_VALUE;
