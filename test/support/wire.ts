@@ -119,6 +119,15 @@ export class RawConnection {
     });
   }
 
+  /** Waits for `n` raw bytes (e.g. through a tunnel) and consumes them. */
+  async take(n: number, timeoutMs = 5000): Promise<Buffer> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.buffer.length < n) await this.waitForData(deadline, `${n} bytes`);
+    const out = Buffer.from(this.buffer.subarray(0, n));
+    this.buffer = this.buffer.subarray(n);
+    return out;
+  }
+
   /** Waits until the peer closes the connection (or the timeout passes: rejects). */
   async waitClose(timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
