@@ -352,3 +352,75 @@ test('an HTTP/1.0 POST with a body is forwarded and answered', async (t) => {
   const got = JSON.parse(reply.body.toString()) as { bytes: number };
   assert.equal(got.bytes, 4);
 });
+
+test('proxy.request_id_header names the field the id travels in, both ways', async (t) => {
+  const { gw } = await setup(t, '', 'proxy: { request_id_header: X-Correlation-Id }\n');
+  const reply = await rawRequest(
+    gw.port,
+    'GET /echo HTTP/1.1\r\nHost: t\r\nX-Correlation-Id: corr-42\r\nConnection: close\r\n\r\n',
+  );
+  assert.equal(reply.status, 200);
+  const echo = parseEcho(reply);
+  assert.deepEqual(echoValues(echo, 'x-correlation-id'), ['corr-42']);
+  assert.equal(header(reply, 'x-correlation-id'), 'corr-42');
+  // The id travels in the configured field only.
+  assert.deepEqual(echoValues(echo, 'x-request-id'), []);
+  assert.equal(header(reply, 'x-request-id'), undefined);
+});
+
+test('proxy.via sets the pseudonym in Via and in loop detection', async (t) => {
+  const { gw, upstream } = await setup(t, '', 'proxy: { via: edge-7 }\n');
+  const ok = await rawRequest(
+    gw.port,
+    'GET /echo HTTP/1.1\r\nHost: t\r\nVia: 1.1 gatewise\r\nConnection: close\r\n\r\n',
+  );
+  assert.equal(ok.status, 200);
+  assert.equal(echoValues(parseEcho(ok), 'via').join(', '), '1.1 gatewise, 1.1 edge-7');
+  assert.equal(header(ok, 'via'), '1.1 edge-7');
+  const loop = await rawRequest(
+    gw.port,
+    'GET /echo HTTP/1.1\r\nHost: t\r\nVia: 1.0 edge-7\r\nConnection: close\r\n\r\n',
+  );
+  assert.equal(loop.status, 508);
+  assert.equal(upstream.requests, 1);
+});
+
+test('a client that goes away mid-response costs nothing: the gateway keeps serving', async (t) => {
+  const { gw } = await setup(t);
+  const net = await import('node:net');
+  const socket = net.connect({ host: '127.0.0.1', port: gw.port });
+  t.after(() => socket.destroy());
+  socket.on('error', () => undefined);
+  socket.write(`GET /bytes/${MB20} HTTP/1.1\r\nHost: t\r\n\r\n`);
+  // Gone as soon as the first bytes of the response arrive.
+  await new Promise<void>((resolve) => socket.once('data', () => resolve()));
+  socket.destroy();
+  const record = await gw.nextAccess();
+  assert.equal(record.status, 499);
+  const reply = await rawRequest(gw.port, 'GET /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n');
+  assert.equal(reply.status, 200);
+});
+
+test('a client Connection: close is honoured: answered with Connection: close, then closed', async (t) => {
+  const { gw } = await setup(t);
+  const c = await openRaw(t, gw.port);
+  c.write('GET /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n');
+  const reply = await c.readReply();
+  assert.equal(reply.status, 200);
+  assert.equal(header(reply, 'connection'), 'close');
+  await c.waitClose(3000);
+});
+
+test('an h2c upgrade request on plain HTTP/1.1 is answered as HTTP/1.1, not tunnelled', async (t) => {
+  const { gw } = await setup(t);
+  // What `curl --http2 http://...` sends. The gateway relays WebSocket upgrades only.
+  const reply = await rawRequest(
+    gw.port,
+    'GET /echo HTTP/1.1\r\nHost: t\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n' +
+      'HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n',
+  );
+  assert.equal(reply.status, 200, reply.body.toString());
+  const names = echoNames(parseEcho(reply));
+  assert.ok(!names.includes('upgrade'), names.join(', '));
+  assert.ok(!names.includes('http2-settings'), names.join(', '));
+});

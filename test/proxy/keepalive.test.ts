@@ -204,3 +204,33 @@ test('max_requests_per_connection closes the client connection after N requests'
   assert.equal(header(second, 'connection'), 'close');
   await c.waitClose(3000);
 });
+
+test('103 Early Hints reach an HTTP/1.1 client before the final response', async (t) => {
+  const up = await startRawUpstream((r) => {
+    r.socket.write('HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n');
+    setTimeout(() => r.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone'), 50);
+  });
+  t.after(() => up.close());
+  const gw = await startGateway(simpleConfig([up.url]));
+  t.after(() => gw.close());
+  const c = await openRaw(t, gw.port);
+  c.write('GET / HTTP/1.1\r\nHost: t\r\n\r\n');
+  const hints = await c.readReply();
+  assert.equal(hints.status, 103);
+  assert.equal(header(hints, 'link'), '</style.css>; rel=preload');
+  const final = await c.readReply();
+  assert.equal(final.status, 200);
+  assert.equal(final.body.toString(), 'done');
+});
+
+test('Expect: 100-continue with a body over max_body_bytes gets 413 without waiting for the body', async (t) => {
+  const upstream = await startUpstream('ok');
+  t.after(() => upstream.close());
+  const gw = await startGateway(`limits: { max_body_bytes: 1k }\n${simpleConfig([upstream.url])}`);
+  t.after(() => gw.close());
+  const c = await openRaw(t, gw.port);
+  c.write('POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n');
+  const reply = await c.readReply({ timeoutMs: 3000 });
+  assert.equal(reply.status, 413);
+  assert.equal(upstream.requests, 0);
+});

@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { startUpstream } from '../../src/drill/upstreams.js';
 import { simpleConfig, startGateway } from '../support/gateway.js';
-import { header, parseEcho, rawRequest } from '../support/wire.js';
+import { header, httpRequest, parseEcho, rawRequest, sha256 } from '../support/wire.js';
 
 type T = import('node:test').TestContext;
 
@@ -108,4 +108,20 @@ test('a POST with a body to a refusing server is retried (no byte reached it)', 
     assert.equal(reply.status, 200);
     assert.equal((JSON.parse(reply.body.toString()) as { bytes: number }).bytes, 5);
   }
+});
+
+test('a 1 MB POST to a refusing server is replayed whole on the other', async (t) => {
+  const { gw } = await pair(t, 'refuse');
+  const body = Buffer.alloc(1024 * 1024, 0x71);
+  for (let i = 0; i < 2; i++) {
+    const reply = await httpRequest(gw.port, {
+      method: 'POST',
+      path: '/upload',
+      headers: { 'Content-Length': String(body.length) },
+      body,
+    });
+    assert.equal(reply.status, 200);
+    assert.deepEqual(JSON.parse(reply.body.toString()), { bytes: body.length, sha256: sha256(body) });
+  }
+  assert.ok(gw.access.some((r) => r.attempts === 2));
 });
