@@ -10,7 +10,14 @@ import type { Sweepable } from './clock.js';
 import type { ProxyContext, TrackedConnection } from './context.js';
 import type { Downstream } from './downstream.js';
 import { Exchange } from './exchange.js';
-import { buildRequestHead, buildResponseHead, type ClientFacts, forwardedNode } from './forward-head.js';
+import {
+  buildRequestHead,
+  buildResponseHead,
+  type ClientFacts,
+  forwardedNode,
+  type RequestHeadParts,
+  type ResponseHeadParts,
+} from './forward-head.js';
 import { generateRequestId, isSaneRequestId } from './request-id.js';
 import { hostWithoutPort } from './router.js';
 import { forwardedTarget, type Runtime } from './runtime.js';
@@ -50,6 +57,28 @@ export class ClientConnection implements Downstream, Sweepable, TrackedConnectio
   private deadlineKind = ClientDeadline.None;
   private factsGeneration = -1;
   private readonly remoteAddress: string;
+  /** Reused for every request's upstream head (no object per request). */
+  private readonly requestParts: RequestHeadParts = {
+    method: '',
+    target: '',
+    host: '',
+    requestId: '',
+    requestIdHeader: '',
+    requestIdLower: '',
+    via: '',
+    chunked: false,
+    upgrade: false,
+    version: 'HTTP/1.1',
+  };
+  private readonly responseParts: ResponseHeadParts = {
+    requestId: '',
+    requestIdHeader: '',
+    requestIdLower: '',
+    via: '',
+    chunked: false,
+    upgrade: false,
+    connection: '',
+  };
 
   constructor(
     readonly socket: Socket,
@@ -132,6 +161,11 @@ export class ClientConnection implements Downstream, Sweepable, TrackedConnectio
           this.beginRequest();
         } else if (this.state === State.ReadBody) {
           off = this.ex.requestData(buf, off, buf.length);
+          const maxBody = this.ctx.runtime.maxBodyBytes;
+          if (maxBody > 0 && this.ex.requestBodyBytes > maxBody) {
+            this.bodyTooLarge();
+            return;
+          }
           if (this.ex.requestComplete) this.requestRead();
         } else if (this.state === State.Respond) {
           this.hold(buf, off);
@@ -212,27 +246,26 @@ export class ClientConnection implements Downstream, Sweepable, TrackedConnectio
       ex.reject({ ...f, status: 413 });
       return;
     }
-    ex.upgrade = head.connectionUpgrade && head.upgrade !== '' && head.versionMinor === 1;
+    // Upgrades (WebSocket) are tunnelled; `h2c` asks this hop to speak HTTP/2 in cleartext, which it
+    // does not: the Upgrade is ignored and the request served as HTTP/1.1 (RFC 9110 §7.8).
+    ex.upgrade = head.connectionUpgrade && head.upgrade !== '' && head.versionMinor === 1 && !isH2c(head.upgrade);
     const hashHeader = route.upstream.hashHeader;
     ex.hashKey = hashHeader === '' ? '' : this.headerValue(hashHeader);
     ex.target = forwardedTarget(route, head.target);
-    ex.requestHead = buildRequestHead(
-      head,
-      {
-        method: head.method,
-        target: ex.target,
-        host: ex.host,
-        requestId: ex.requestId,
-        via: head.versionMinor === 1 ? rt.viaEntry11 : rt.viaEntry10,
-        chunked: head.chunked,
-        upgrade: ex.upgrade,
-        // An HTTP/1.0 client cannot read chunked framing, so its request goes upstream as
-        // HTTP/1.0 too and the upstream frames its answer with Content-Length or close.
-        version: head.versionMinor === 1 ? 'HTTP/1.1' : 'HTTP/1.0',
-      },
-      this.client,
-      route.requestEdits,
-    );
+    const parts = this.requestParts;
+    parts.method = head.method;
+    parts.target = ex.target;
+    parts.host = ex.host;
+    parts.requestId = ex.requestId;
+    parts.requestIdHeader = rt.requestIdHeaderName;
+    parts.requestIdLower = rt.requestIdLower;
+    parts.via = head.versionMinor === 1 ? rt.viaEntry11 : rt.viaEntry10;
+    parts.chunked = head.chunked;
+    parts.upgrade = ex.upgrade;
+    // An HTTP/1.0 client cannot read chunked framing, so its request goes upstream as HTTP/1.0 too
+    // and the upstream frames its answer with Content-Length or close.
+    parts.version = head.versionMinor === 1 ? 'HTTP/1.1' : 'HTTP/1.0';
+    ex.requestHead = buildRequestHead(head, parts, this.client, route.requestEdits);
     ex.start(route);
   }
 
@@ -298,17 +331,15 @@ export class ClientConnection implements Downstream, Sweepable, TrackedConnectio
     const res = ex.res;
     const hasBody = ex.method !== 'HEAD' && res.statusCode !== 204 && res.statusCode !== 304;
     const closeDelimited = hasBody && !res.chunked && res.contentLength < 0;
-    const head = buildResponseHead(
-      res,
-      {
-        requestId: ex.requestId,
-        via: ex.rt.viaEntry11,
-        chunked: hasBody && res.chunked,
-        upgrade: false,
-        connection: this.connectionField(ex, closeDelimited),
-      },
-      ex.route!.responseEdits,
-    );
+    const parts = this.responseParts;
+    parts.requestId = ex.requestId;
+    parts.requestIdHeader = ex.rt.requestIdHeaderName;
+    parts.requestIdLower = ex.rt.requestIdLower;
+    parts.via = ex.rt.viaEntry11;
+    parts.chunked = hasBody && res.chunked;
+    parts.upgrade = false;
+    parts.connection = this.connectionField(ex, closeDelimited);
+    const head = buildResponseHead(res, parts, ex.route!.responseEdits);
     return this.writeHeadAndBody(head, body, start, end);
   }
 
@@ -336,7 +367,9 @@ export class ClientConnection implements Downstream, Sweepable, TrackedConnectio
   writeError(ex: Exchange, response: ErrorResponse): void {
     const connection = this.connectionField(ex, false);
     let head = `HTTP/1.1 ${response.status} ${reasonPhrase(response.status)}\r\n`;
-    for (const [name, value] of response.headers) head += `${name}: ${value}\r\n`;
+    for (const [name, value] of response.headers) {
+      head += `${name === 'X-Request-Id' ? ex.rt.requestIdHeaderName : name}: ${value}\r\n`;
+    }
     if (connection !== '') head += `Connection: ${connection}\r\n`;
     head += '\r\n';
     const body = ex.method === 'HEAD' ? null : response.body;
@@ -390,11 +423,15 @@ export class ClientConnection implements Downstream, Sweepable, TrackedConnectio
   }
 
   tunnel(ex: Exchange, upstream: Socket, upstreamRest: Buffer | null): void {
-    const head = buildResponseHead(
-      ex.res,
-      { requestId: ex.requestId, via: ex.rt.viaEntry11, chunked: false, upgrade: true, connection: '' },
-      ex.route!.responseEdits,
-    );
+    const parts = this.responseParts;
+    parts.requestId = ex.requestId;
+    parts.requestIdHeader = ex.rt.requestIdHeaderName;
+    parts.requestIdLower = ex.rt.requestIdLower;
+    parts.via = ex.rt.viaEntry11;
+    parts.chunked = false;
+    parts.upgrade = true;
+    parts.connection = '';
+    const head = buildResponseHead(ex.res, parts, ex.route!.responseEdits);
     this.state = State.Tunnel;
     this.deadlineKind = ClientDeadline.None;
     this.socket.removeListener('data', this.onData);
@@ -422,6 +459,19 @@ export class ClientConnection implements Downstream, Sweepable, TrackedConnectio
     ex.requestId = generateRequestId();
     const f = failureOf('http_request_error', 'protocol_error', error.code, error.message);
     ex.reject({ ...f, status: error.status });
+  }
+
+  /** A chunked body grew past limits.max_body_bytes: 413 if nothing was answered yet, and close. */
+  private bodyTooLarge(): void {
+    this.closeAfter = true;
+    this.socket.pause();
+    const f = failureOf(
+      'http_request_error',
+      'buffer_or_limit_config',
+      'GW_BODY_TOO_LARGE',
+      'request body is larger than limits.max_body_bytes',
+    );
+    if (!this.ex.failRequest({ ...f, status: 413 })) this.destroy();
   }
 
   private readonly onDrain = (): void => {
@@ -505,4 +555,8 @@ const REASONS: Record<number, string> = {
 
 export function reasonPhrase(status: number): string {
   return REASONS[status] ?? 'Error';
+}
+
+function isH2c(upgrade: string): boolean {
+  return upgrade.length === 3 && upgrade.toLowerCase() === 'h2c';
 }

@@ -70,6 +70,9 @@ export class Exchange implements UpstreamOwner {
   // Request body from the client.
   private reqMode = Body.None;
   private reqRemaining = 0;
+  private declaredLength = 0;
+  /** Body bytes of a streamed (HTTP/2) request, counted before re-framing. */
+  streamedBytes = 0;
   private readonly reqScanner = new ChunkedScanner();
   requestComplete = true;
   private readonly kept: Buffer[] = [];
@@ -148,6 +151,7 @@ export class Exchange implements UpstreamOwner {
     } else if (contentLength > 0) {
       this.reqMode = Body.Length;
       this.reqRemaining = contentLength;
+      this.declaredLength = contentLength;
       this.requestComplete = false;
     }
   }
@@ -155,6 +159,8 @@ export class Exchange implements UpstreamOwner {
   /** The body arrives as a stream of already framed bytes (HTTP/2 data re-framed as chunked). */
   setStreamedBody(): void {
     this.reqMode = Body.Chunked;
+    this.reqScanner.reset();
+    this.streamedBytes = 0;
     this.requestComplete = false;
   }
 
@@ -312,6 +318,39 @@ export class Exchange implements UpstreamOwner {
       this.downstream.pauseBody();
       this.setDeadline(Deadline.Send, this.upstream!.spec.sendTimeoutMs);
     }
+  }
+
+  /** Request body bytes received so far (chunk data for chunked bodies). */
+  get requestBodyBytes(): number {
+    return this.reqMode === Body.Chunked
+      ? this.reqScanner.dataBytes + this.streamedBytes
+      : this.reqMode === Body.Length
+        ? this.declaredLength - this.reqRemaining
+        : 0;
+  }
+
+  /**
+   * The request turned out to be unacceptable mid-body (too large): the upstream exchange is
+   * abandoned and, when nothing was sent to the client yet, the failure is answered. Returns false
+   * when the response had already begun (the caller then closes the connection).
+   */
+  failRequest(failure: Failure): boolean {
+    if (!this.active) return true;
+    const conn = this.conn;
+    if (conn !== null) {
+      conn.owner = null;
+      conn.destroy();
+      this.conn = null;
+      this.server!.inflight--;
+    }
+    if (this.headSent) {
+      this.active = false;
+      this.failure = failure;
+      this.observer.exchangeDone(this);
+      return false;
+    }
+    this.respondWithFailure(failure);
+    return true;
   }
 
   /** The client side finished sending (HTTP/2 end of stream). */
@@ -545,12 +584,11 @@ export class Exchange implements UpstreamOwner {
   private openTunnel(conn: UpstreamConnection, buf: Buffer, headEnd: number): void {
     this.deadlineKind = Deadline.None;
     this.headSent = true;
-    conn.owner = null;
     this.conn = null;
     this.server!.inflight--;
     const rest = headEnd < buf.length ? buf.subarray(headEnd) : null;
     this.active = false;
-    this.downstream.tunnel(this, conn.socket, rest);
+    this.downstream.tunnel(this, conn.detach(), rest);
     this.observer.exchangeDone(this);
   }
 

@@ -23,6 +23,10 @@ export interface RequestHeadParts {
   /** Host the client asked for (from Host, or the absolute-form authority). */
   host: string;
   requestId: string;
+  /** The request-id header as configured (`X-Request-Id` by default). */
+  requestIdHeader: string;
+  /** Its lowercased name when it is not x-request-id, else ''. */
+  requestIdLower: string;
   /** `1.1 gatewise` — the Via entry this hop adds (RFC 9110 §7.6.3). */
   via: string;
   chunked: boolean;
@@ -31,30 +35,54 @@ export interface RequestHeadParts {
   version: 'HTTP/1.1' | 'HTTP/1.0';
 }
 
-const FORWARDING_KINDS = new Set<number>([
+/**
+ * Fields this hop always rebuilds rather than copies: the forwarding fields, the request id, and
+ * Transfer-Encoding (framing is re-declared by this hop; the chunked bytes themselves pass as is).
+ */
+const REBUILT = new Uint8Array(32);
+for (const kind of [
   Field.XForwardedFor,
   Field.XForwardedProto,
   Field.XForwardedHost,
   Field.Forwarded,
   Field.XRequestId,
-]);
-
-function keepField(head: ParsedHead, i: number, drop: ReadonlySet<string> | null, dropHost: boolean): boolean {
-  const kind = head.kinds[i]!;
-  if (head.isHopByHop(i)) return false;
-  if (FORWARDING_KINDS.has(kind)) return false;
-  if (kind === Field.Host && dropHost) return false;
-  if (drop?.has(head.names[i]!.toLowerCase())) return false;
-  return true;
+  Field.TransferEncoding,
+]) {
+  REBUILT[kind] = 1;
 }
 
-/** Appends the unchanged field lines of `head` to `out`, in order, as runs of the original text. */
-function copyKeptLines(head: ParsedHead, drop: ReadonlySet<string> | null, dropHost: boolean): string {
+/**
+ * Whether field `i` passes unchanged. Besides hop-by-hop and rebuilt fields, drops the names removed
+ * by route rules (lowercased), Host when an absolute-form authority replaces it, and a non-default
+ * request-id header (`requestIdLower`, '' when it is x-request-id, a rebuilt kind already).
+ */
+function keepField(
+  head: ParsedHead,
+  i: number,
+  names: ReadonlySet<string> | null,
+  dropHost: boolean,
+  requestIdLower: string,
+): boolean {
+  const kind = head.kinds[i]!;
+  if (REBUILT[kind] === 1 || head.isHopByHop(i)) return false;
+  if (kind === Field.Host && dropHost) return false;
+  if (names === null && requestIdLower === '') return true;
+  const lower = head.names[i]!.toLowerCase();
+  return !(names?.has(lower) || lower === requestIdLower);
+}
+
+/** The unchanged field lines of `head`, in order, as runs of the original text. */
+function copyKeptLines(
+  head: ParsedHead,
+  names: ReadonlySet<string> | null,
+  dropHost: boolean,
+  requestIdLower: string,
+): string {
   let out = '';
   let runStart = -1;
   const count = head.count;
   for (let i = 0; i < count; i++) {
-    if (keepField(head, i, drop, dropHost)) {
+    if (keepField(head, i, names, dropHost, requestIdLower)) {
       if (runStart < 0) runStart = head.lineStart[i]!;
     } else if (runStart >= 0) {
       out += head.text.slice(runStart, head.lineStart[i]!);
@@ -81,7 +109,7 @@ export function buildRequestHead(
 ): string {
   const replaceHost = head.absoluteAuthority !== '';
   let out = `${parts.method} ${parts.target} ${parts.version}\r\n`;
-  out += copyKeptLines(head, edits.drop, replaceHost);
+  out += copyKeptLines(head, edits.drop, replaceHost, parts.requestIdLower);
   if (replaceHost) out += `Host: ${head.absoluteAuthority}\r\n`;
 
   // RFC 7239 and the de-facto X-Forwarded-* headers: values from an untrusted client are replaced,
@@ -99,7 +127,7 @@ export function buildRequestHead(
     out += forwardingLines(client, parts.host, '', '', '', '');
   }
   out += `Via: ${parts.via}\r\n`;
-  out += `X-Request-Id: ${parts.requestId}\r\n`;
+  out += `${parts.requestIdHeader}: ${parts.requestId}\r\n`;
   if (parts.upgrade) out += `Connection: upgrade\r\nUpgrade: ${head.upgrade}\r\n`;
   if (parts.chunked) out += 'Transfer-Encoding: chunked\r\n';
   return `${out}${edits.append}\r\n`;
@@ -107,6 +135,8 @@ export function buildRequestHead(
 
 export interface ResponseHeadParts {
   requestId: string;
+  requestIdHeader: string;
+  requestIdLower: string;
   via: string;
   /** Relay the upstream's chunked framing as is. */
   chunked: boolean;
@@ -119,11 +149,11 @@ export interface ResponseHeadParts {
 export function buildResponseHead(res: ParsedHead, parts: ResponseHeadParts, edits: CompiledHeaderEdits): string {
   let out =
     res.versionMinor === 1 ? res.text.slice(0, res.startLineEnd) : `HTTP/1.1 ${res.statusCode} ${res.reason}\r\n`;
-  out += copyKeptLines(res, edits.drop, false);
+  out += copyKeptLines(res, edits.drop, false, parts.requestIdLower);
   if (parts.chunked) out += 'Transfer-Encoding: chunked\r\n';
   if (parts.upgrade) out += `Connection: upgrade\r\nUpgrade: ${res.upgrade}\r\n`;
   else if (parts.connection !== '') out += `Connection: ${parts.connection}\r\n`;
-  out += `Via: ${parts.via}\r\nX-Request-Id: ${parts.requestId}\r\n`;
+  out += `Via: ${parts.via}\r\n${parts.requestIdHeader}: ${parts.requestId}\r\n`;
   return `${out}${edits.append}\r\n`;
 }
 

@@ -9,6 +9,7 @@ import * as http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import { type ErrorResponse, failureOf } from '../diagnose/index.js';
 import type { ProxyContext, TrackedConnection } from './context.js';
+import { Dechunker } from './dechunk.js';
 import type { Downstream } from './downstream.js';
 import { Exchange } from './exchange.js';
 import { type ClientFacts, forwardedNode, forwardingLines } from './forward-head.js';
@@ -95,13 +96,36 @@ class H2Downstream implements Downstream {
     ex.method = String(h[':method'] ?? 'GET');
     ex.path = String(h[':path'] ?? '/');
     ex.host = String(h[':authority'] ?? h.host ?? '');
-    const incomingId = typeof h['x-request-id'] === 'string' ? h['x-request-id'] : '';
+    const incoming = h[rt.requestIdHeader];
+    const incomingId = typeof incoming === 'string' ? incoming : '';
     ex.requestId = isSaneRequestId(incomingId) ? incomingId : generateRequestId();
     const stream = this.stream;
     stream.on('error', () => undefined);
     stream.once('close', () => {
       if (ex.active) ex.clientAborted();
     });
+    if (ex.method === 'CONNECT') {
+      ex.reject(
+        failureOf(
+          'http_request_error',
+          'other',
+          'GW_CONNECT_UNSUPPORTED',
+          'CONNECT is not supported: this is a reverse proxy',
+        ),
+      );
+      return;
+    }
+    if (viaHops(h.via, rt.pseudonym) >= rt.maxHops) {
+      ex.reject(
+        failureOf(
+          'proxy_loop_detected',
+          'wrong_upstream_address',
+          'GW_LOOP',
+          `request already passed through "${rt.pseudonym}" (Via)`,
+        ),
+      );
+      return;
+    }
     const route = rt.router.match(hostWithoutPort(ex.host), ex.path, ex.method);
     if (route === undefined) {
       ex.reject({
@@ -112,12 +136,22 @@ class H2Downstream implements Downstream {
     }
     const hasBody = !stream.readableEnded && !(stream as unknown as { endAfterHeaders: boolean }).endAfterHeaders;
     const length = typeof h['content-length'] === 'string' ? Number(h['content-length']) : -1;
+    if (rt.maxBodyBytes > 0 && length > rt.maxBodyBytes) {
+      ex.reject({ ...tooLarge(), status: 413 });
+      return;
+    }
     const chunked = hasBody && !(length >= 0);
     ex.target = forwardedTarget(route, ex.path);
     ex.requestHead = this.requestHead(route.requestEdits.drop, route.requestEdits.append, chunked);
     if (hasBody) {
       ex.setStreamedBody();
       stream.on('data', (chunk: Buffer) => {
+        ex.streamedBytes += chunk.length;
+        if (rt.maxBodyBytes > 0 && ex.streamedBytes > rt.maxBodyBytes) {
+          stream.pause();
+          if (!ex.failRequest({ ...tooLarge(), status: 413 })) this.abort();
+          return;
+        }
         ex.forwardBody(chunked ? frameChunk(chunk) : chunk);
       });
       stream.once('end', () => {
@@ -134,6 +168,7 @@ class H2Downstream implements Downstream {
     let out = `${ex.method} ${ex.target} HTTP/1.1\r\nHost: ${ex.host}\r\n`;
     for (const [name, value] of Object.entries(h)) {
       if (name.charCodeAt(0) === 0x3a /* : */ || SKIP_REQUEST.has(name) || value === undefined) continue;
+      if (name === this.ctx.runtime.requestIdHeader) continue;
       if (drop?.has(name)) continue;
       // RFC 9113 §8.2.3: cookie crumbs are joined with "; " for HTTP/1.1.
       if (Array.isArray(value))
@@ -151,7 +186,7 @@ class H2Downstream implements Downstream {
           one('forwarded'),
         )
       : forwardingLines(this.client, ex.host, '', '', '', '');
-    out += `Via: 2.0 ${this.ctx.runtime.pseudonym}\r\nX-Request-Id: ${ex.requestId}\r\n`;
+    out += `Via: 2.0 ${this.ctx.runtime.pseudonym}\r\n${this.ctx.runtime.requestIdHeaderName}: ${ex.requestId}\r\n`;
     if (chunked) out += 'Transfer-Encoding: chunked\r\n';
     return `${out}${append}\r\n`;
   }
@@ -175,7 +210,7 @@ class H2Downstream implements Downstream {
     const drop = ex.route!.responseEdits.drop;
     for (let i = 0; i < res.count; i++) {
       const name = res.names[i]!.toLowerCase();
-      if (SKIP_RESPONSE.has(name) || res.isHopByHop(i) || drop?.has(name)) continue;
+      if (SKIP_RESPONSE.has(name) || res.isHopByHop(i) || drop?.has(name) || name === ex.rt.requestIdHeader) continue;
       const prior = headers[name];
       headers[name] =
         prior === undefined
@@ -185,16 +220,29 @@ class H2Downstream implements Downstream {
             : [String(prior), res.values[i]!];
     }
     headers.via = ex.rt.viaEntry11;
-    headers['x-request-id'] = ex.requestId;
+    headers[ex.rt.requestIdHeader] = ex.requestId;
     for (const [name, value] of ex.route!.responseEdits.pairs) headers[name.toLowerCase()] = value;
     if (this.stream.destroyed) return true;
     this.stream.respond(headers, { endStream: false });
     this.stream.on('drain', () => ex.onDownstreamDrain());
-    return body === null || end === start ? true : this.stream.write(body.subarray(start, end));
+    // HTTP/2 frames the body itself: chunked framing from the upstream is taken off.
+    this.dechunker = res.chunked ? new Dechunker() : null;
+    return body === null || end === start ? true : this.writeBody(body, start, end);
   }
 
+  private dechunker: Dechunker | null = null;
+  private writable = true;
+
+  private readonly emitData = (buf: Buffer, start: number, end: number): void => {
+    if (end > start && !this.stream.write(buf.subarray(start, end))) this.writable = false;
+  };
+
   writeBody(buf: Buffer, start: number, end: number): boolean {
-    return this.stream.destroyed ? true : this.stream.write(buf.subarray(start, end));
+    if (this.stream.destroyed) return true;
+    if (this.dechunker === null) return this.stream.write(buf.subarray(start, end));
+    this.writable = true;
+    this.dechunker.feed(buf, start, end, this.emitData);
+    return this.writable;
   }
 
   finish(): void {
@@ -237,4 +285,25 @@ function frameChunk(chunk: Buffer): Buffer {
   chunk.copy(out, size.length);
   out.write('\r\n', size.length + chunk.length, 'latin1');
   return out;
+}
+
+function tooLarge() {
+  return failureOf(
+    'http_request_error',
+    'buffer_or_limit_config',
+    'GW_BODY_TOO_LARGE',
+    'request body is larger than limits.max_body_bytes',
+  );
+}
+
+/** How many Via entries already name this gateway (RFC 9110 §7.6.3). */
+function viaHops(via: string | string[] | undefined, pseudonym: string): number {
+  if (via === undefined) return 0;
+  let hops = 0;
+  for (const value of Array.isArray(via) ? via : [via]) {
+    for (const entry of value.split(',')) {
+      if (entry.trim().split(/[ \t]+/)[1] === pseudonym) hops++;
+    }
+  }
+  return hops;
 }

@@ -43,6 +43,10 @@ export interface Runtime {
   readonly maxHops: number;
   /** Lowercased request-id header name. */
   readonly requestIdHeader: string;
+  /** The request-id header as written in the config, for the heads this hop writes. */
+  readonly requestIdHeaderName: string;
+  /** Lowercased name when it is not x-request-id (such lines are dropped and rewritten), else ''. */
+  readonly requestIdLower: string;
   /** Largest request body kept in memory so that the request can be replayed on another server. */
   readonly replayBodyBytes: number;
   readonly accessLog: boolean;
@@ -112,6 +116,11 @@ export function compileRuntime(config: Config): Runtime {
     viaEntry10: `1.0 ${config.proxy.via}`,
     maxHops: config.proxy.max_hops,
     requestIdHeader: config.proxy.request_id_header.toLowerCase(),
+    requestIdHeaderName: displayName(config.proxy.request_id_header),
+    requestIdLower:
+      config.proxy.request_id_header.toLowerCase() === 'x-request-id'
+        ? ''
+        : config.proxy.request_id_header.toLowerCase(),
     replayBodyBytes: 64 * 1024,
     accessLog: config.log.access,
     isTrusted: trust.length === 0 ? () => false : (address) => matchesCidr(address, trust),
@@ -126,4 +135,9 @@ export function forwardedTarget(route: CompiledRoute, target: string): string {
   const joined = replacement.endsWith('/') && rest.startsWith('/') ? replacement + rest.slice(1) : replacement + rest;
   if (joined === '') return '/';
   return joined.charCodeAt(0) === 0x2f ? joined : `/${joined}`;
+}
+
+/** `x-request-id` → `X-Request-Id`: how a configured lowercase header name is written on the wire. */
+function displayName(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
 }

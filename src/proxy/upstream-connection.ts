@@ -64,6 +64,22 @@ export class UpstreamConnection {
     return encoding ? this.socket.write(data as string, encoding) : this.socket.write(data);
   }
 
+  /**
+   * Hands the socket over to a tunnel: this object lets go of it (listeners removed, no longer
+   * counted as a pooled connection) and the tunnel owns it from now on.
+   */
+  detach(): net.Socket {
+    const socket = this.socket;
+    socket.removeListener('data', this.handleData);
+    socket.removeListener('drain', this.handleDrain);
+    socket.removeListener('error', this.handleError);
+    socket.removeListener('close', this.handleClose);
+    this.owner = null;
+    this.closed = true;
+    this.server.open--;
+    return socket;
+  }
+
   destroy(): void {
     if (!this.closed) this.socket.destroy();
   }
