@@ -1,5 +1,5 @@
 import { type HttpParseCode, HttpParseError } from './errors.js';
-import { C_HEX, C_TOKEN, C_VALUE, CHAR, COLON, CR, HTAB, LF, SP } from './text.js';
+import { C_HEX, C_TOKEN, C_VALUE, CHAR, COLON, CR, HTAB, LF, SP } from './head.js';
 
 const SEMICOLON = 0x3b;
 const EQUALS = 0x3d;
