@@ -1,5 +1,4 @@
 import { type HttpParseCode, HttpParseError } from './errors.js';
-import { Field, type HeadLimits, type ParsedHead, TargetForm } from './head.js';
 import {
   C_HOST,
   C_TARGET,
@@ -8,13 +7,17 @@ import {
   CHAR,
   COLON,
   CR,
+  Field,
+  type HeadLimits,
   HTAB,
   LF,
   latin1,
   matchField,
+  type ParsedHead,
   regionEqualsLowercase,
   SP,
-} from './text.js';
+  TargetForm,
+} from './head.js';
 
 /**
  * RFC 9112 §2.2 lets a server skip empty lines before the request line ("at least one"); a few are

@@ -7,7 +7,7 @@ import { assertParseError } from './helpers.js';
 const BODY =
   '5\r\nhello\r\n' +
   '6;name=value\r\n world\r\n' +
-  'A ; a = "q \\" ;x" ;b\t;c=d\r\n0123456789\r\n' +
+  'A;a="q \\" ;x";b;c=d\r\n0123456789\r\n' +
   '1F\r\n' +
   'x'.repeat(31) +
   '\r\n' +
@@ -92,8 +92,14 @@ const REJECTED: [string, string, string][] = [
   ['empty extension name, no BWS', '5;\r\nhello\r\n0\r\n\r\n', 'HPE_INVALID_CHUNK_SIZE'],
   ['extension value missing', '5;a=\r\nhello\r\n0\r\n\r\n', 'HPE_INVALID_CHUNK_SIZE'],
   ['extension name with delimiter', '5;a(b\r\nhello\r\n0\r\n\r\n', 'HPE_INVALID_CHUNK_SIZE'],
-  ['space after extension name without = or ;', '5;a b\r\nhello\r\n0\r\n\r\n', 'HPE_INVALID_CHUNK_SIZE'],
+  ['space after extension name', '5;a b\r\nhello\r\n0\r\n\r\n', 'HPE_INVALID_CHUNK_SIZE'],
   ['BWS before CRLF', '5;a=b \r\nhello\r\n0\r\n\r\n', 'HPE_INVALID_CHUNK_SIZE'],
+  ['BWS before ;', '5 ;a\r\nhello\r\n0\r\n\r\n', 'HPE_INVALID_CHUNK_SIZE'],
+  ['BWS after ;', '5; a\r\nhello\r\n0\r\n\r\n', 'HPE_INVALID_CHUNK_SIZE'],
+  ['BWS before =', '5;a =b\r\nhello\r\n0\r\n\r\n', 'HPE_INVALID_CHUNK_SIZE'],
+  ['BWS after =', '5;a= b\r\nhello\r\n0\r\n\r\n', 'HPE_INVALID_CHUNK_SIZE'],
+  ['BWS after a quoted value', '5;a="b" ;c\r\nhello\r\n0\r\n\r\n', 'HPE_INVALID_CHUNK_SIZE'],
+  ['obs-text in a token value', '5;a=\xe9\r\nhello\r\n0\r\n\r\n', 'HPE_INVALID_CHUNK_SIZE'],
   ['unterminated quoted-string', '5;a="b\r\nhello\r\n0\r\n\r\n', 'HPE_INVALID_CHUNK_SIZE'],
   ['CTL in quoted-string', '5;a="\x01"\r\nhello\r\n0\r\n\r\n', 'HPE_INVALID_CHUNK_SIZE'],
   ['text after quoted-string', '5;a="b"c\r\nhello\r\n0\r\n\r\n', 'HPE_INVALID_CHUNK_SIZE'],
@@ -151,7 +157,7 @@ test('chunk extensions and trailer sections are bounded', () => {
 
 const extArb = fc.array(
   fc.tuple(
-    fc.constantFrom('', ' ', '\t '),
+    fc.constant(''),
     fc.stringMatching(/^[a-z0-9!#$%&'*+.^_`|~-]{1,6}$/),
     fc.option(fc.oneof(fc.stringMatching(/^[A-Za-z0-9-]{1,6}$/), fc.stringMatching(/^"([ !#-[\]-~]|\\")*"$/)), {
       nil: undefined,
