@@ -4,8 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { Failure } from '../diagnose/index.js';
-import type { Exchange } from '../proxy/exchange.js';
-import type { ExchangeObserver } from '../proxy/observer.js';
+import type { Exchange, ExchangeObserver } from '../proxy/index.js';
 
 export class LogObserver implements ExchangeObserver {
   constructor(
