@@ -23,7 +23,7 @@ import {
   ParsedHead,
   parseResponseHead,
 } from '../http1/index.js';
-import type { Upstream } from '../upstream/index.js';
+import type { PickContext, Upstream } from '../upstream/index.js';
 import type { Clock } from './clock.js';
 import { preciseMs } from './clock.js';
 import type { Downstream } from './downstream.js';
@@ -87,6 +87,7 @@ export class Exchange implements UpstreamOwner {
   attempt = 0;
   private freshRetryUsed = false;
   private readonly tried: Server[] = [];
+  private readonly pickContext: PickContext = { clientAddress: '', hashKey: '', tried: null };
   private headWritten = false;
   private tcpConnectedAt = -1;
   private connectStartedAt = 0;
@@ -184,11 +185,16 @@ export class Exchange implements UpstreamOwner {
   private dispatch(): void {
     const upstream = this.upstream!;
     this.attempt++;
-    const ctx = { clientAddress: this.downstream.client.clientAddress, hashKey: this.hashKey, tried: this.tried };
+    const ctx = this.pickContext;
+    ctx.clientAddress = this.downstream.client.clientAddress;
+    ctx.hashKey = this.hashKey;
+    ctx.tried = this.tried;
     let server = upstream.pick(ctx) as Server | undefined;
     // Every server was tried already: a retry may go back to one rather than give up.
-    if (server === undefined && this.tried.length > 0)
-      server = upstream.pick({ ...ctx, tried: null }) as Server | undefined;
+    if (server === undefined && this.tried.length > 0) {
+      ctx.tried = null;
+      server = upstream.pick(ctx) as Server | undefined;
+    }
     if (server === undefined) {
       this.respondWithFailure(
         failureOf(
