@@ -303,10 +303,13 @@ export class Exchange implements UpstreamOwner {
 
   /** Request body bytes already framed (from an HTTP/2 stream, encoded as chunked by the caller). */
   forwardBody(chunk: Buffer): void {
+    // The response already began (the upstream answered early): the rest of the body has no reader;
+    // the client connection closes after the response.
+    if (this.headSent) return;
     const conn = this.conn;
-    const sendable = conn !== null && this.headWritten && !this.headSent && this.deadlineKind !== Deadline.Connect;
+    const sendable = conn !== null && this.headWritten;
     if (this.replayable) {
-      if (this.keptBytes + chunk.length <= this.rt.replayBodyBytes || !sendable) {
+      if (!sendable || this.keptBytes + chunk.length <= this.rt.replayBodyBytes) {
         this.kept.push(chunk);
         this.keptBytes += chunk.length;
       } else {
@@ -315,9 +318,9 @@ export class Exchange implements UpstreamOwner {
       }
     }
     if (!sendable) {
-      // Not connected yet: hold the bytes (bounded) and stop reading the client until we are.
+      // Not connected yet: hold the bytes, and stop reading the client once more than the replay
+      // limit is waiting.
       if (this.keptBytes > this.rt.replayBodyBytes) this.downstream.pauseBody();
-      if (conn === null || this.headSent) return;
       return;
     }
     if (!conn.write(chunk)) {
