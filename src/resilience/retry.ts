@@ -39,9 +39,17 @@ interface FailureMatch {
  * nothing sent yet) is the proxy's decision; this table only says which failures are worth one.
  */
 export const RETRY_ON_FAILURES = {
-  // Nothing of the request reached a server: lookup, connect or TLS handshake failed.
+  // Nothing of the request reached a server: lookup, connect or TLS handshake failed. Not
+  // destination_unavailable: that is the gateway finding no server at all, which a retry cannot change.
   connect_failure: {
-    types: ['connection_refused', 'connection_timeout', 'dns_*', 'destination_*', 'tls_*'],
+    types: [
+      'connection_refused',
+      'connection_timeout',
+      'dns_*',
+      'destination_not_found',
+      'destination_ip_unroutable',
+      'tls_*',
+    ],
     phases: ['dns', 'connect', 'tls'],
   },
   refused: { types: ['connection_refused'] },

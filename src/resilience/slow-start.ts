@@ -14,5 +14,6 @@ export function effectiveWeight(baseWeight: number, healthySinceMs: number, now:
   if (elapsedMs >= slowStartMs) return full;
   const progress = elapsedMs > 0 ? elapsedMs / slowStartMs : 0;
   const fraction = SLOW_START_INITIAL_FRACTION + (1 - SLOW_START_INITIAL_FRACTION) * progress;
-  return Math.max(1, Math.min(full, Math.ceil(full * fraction)));
+  // The epsilon keeps 100 × 0.55 = 55.00000000000001 from rounding up to 56.
+  return Math.max(1, Math.min(full, Math.ceil(full * fraction - 1e-9)));
 }
