@@ -223,6 +223,7 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
+/** Bounds one lookup. The timer stays referenced: someone awaits this answer, and it ends within MAX_LOOKUP_MS. */
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number, host: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
@@ -233,7 +234,6 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, host: string): P
         ),
       timeoutMs,
     );
-    timer.unref();
   });
   // The abandoned lookup may still settle later; its outcome no longer matters to anyone.
   promise.catch(() => {});
