@@ -1,8 +1,9 @@
 import { type HostPort, isLoopbackHost, isWildcardHost, parseHostPort, parseServerUrl } from './addresses.js';
 import type { PathSegment } from './positions.js';
-import { activeHealthSchema, adminSchema } from './schema.js';
+import { activeHealthSchema } from './resilience.js';
+import { adminSchema } from './schema.js';
 import { didYouMean } from './suggest.js';
-import { parseDuration } from './units.js';
+import { formatDuration, parseDuration } from './units.js';
 
 /**
  * Checks that span several fields, run on the raw (env-expanded) data rather than the validated
@@ -187,7 +188,7 @@ const healthTimeout: Check = {
         const key = timeoutText === undefined ? 'interval' : 'timeout';
         reporter.report(
           [...path, 'health', 'active', key],
-          `health check timeout (${timeout}ms) must not exceed its interval (${interval}ms)`,
+          `health check timeout (${formatDuration(timeout)}) must not exceed its interval (${formatDuration(interval)})`,
         );
       }
     });

@@ -12,21 +12,36 @@ export { checkConfigText, loadConfigFile, parseConfigText } from './load.js';
 export { REDACTED, redactConfig } from './redact.js';
 export type {
   ActiveHealthConfig,
+  BreakerConfig,
+  DnsConfig,
+  ExpectJsonConfig,
+  HealthCheckType,
+  HealthConfig,
+  HealthStateName,
+  LatencyEjectionConfig,
+  LimitsUpstreamConfig,
+  PassiveHealthConfig,
+  RateLimitConfig,
+  RetriesConfig,
+  RetryBackoffConfig,
+  RetryBudgetConfig,
+  RetryFailureName,
+  RetryOn,
+} from './resilience.js';
+export { healthCheckTypes, healthStates, retryFailureNames } from './resilience.js';
+export type {
   AdminConfig,
   BalanceName,
   Config,
   ErrorsConfig,
   HeaderRulesConfig,
-  HealthConfig,
   KeepaliveConfig,
   LimitsConfig,
   ListenConfig,
   ListenTlsConfig,
   LogConfig,
   LogLevel,
-  PassiveHealthConfig,
   ProxyConfig,
-  RetriesConfig,
   RouteConfig,
   RouteMatchConfig,
   ServerConfig,
@@ -37,5 +52,16 @@ export type {
   WebsocketConfig,
 } from './schema.js';
 export { balanceNames, configSchema, logLevels } from './schema.js';
-export type { Cidr } from './units.js';
-export { MAX_DURATION_MS, matchesCidr, parseCidr, parseCidrs, parseDuration, parseIp, parseSize } from './units.js';
+export type { Cidr, StatusRange } from './units.js';
+export {
+  formatDuration,
+  MAX_DURATION_MS,
+  matchesCidr,
+  parseCidr,
+  parseCidrs,
+  parseDuration,
+  parseIp,
+  parsePercent,
+  parseSize,
+  parseStatusRange,
+} from './units.js';

@@ -6,6 +6,7 @@ import { expandEnvironment } from './env.js';
 import { readFailureReason, resolveFilePaths, tlsFilesCheck } from './files.js';
 import { errorMap, issuesToProblems } from './messages.js';
 import { Locator } from './positions.js';
+import { resilienceChecks } from './resilience-checks.js';
 import { type Config, configSchema } from './schema.js';
 
 /**
@@ -88,7 +89,7 @@ export function checkConfigText(text: string, file: string, env: NodeJS.ProcessE
     },
     lineOf: (path) => locator.value(path).line,
   };
-  for (const check of [...checks, tlsFilesCheck(file)]) check.run(data, reporter);
+  for (const check of [...checks, ...resilienceChecks, tlsFilesCheck(file)]) check.run(data, reporter);
 
   if (problems.length > 0 || !result.success) return { problems: problems.sort(byPosition) };
   resolveFilePaths(result.data, file);

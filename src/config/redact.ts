@@ -3,7 +3,7 @@ import type { Config } from './schema.js';
 /**
  * A copy of a configuration that is safe to show (admin API, logs, `gatewise doctor`): secrets
  * become "***". A secret is any value under a key naming a token, password, secret or inline key
- * material, and the value of any header rule for a credential-carrying header.
+ * material, and the value of any credential-carrying header in a header rule or health check.
  */
 
 export const REDACTED = '***';
@@ -28,7 +28,7 @@ function redact(value: unknown, headerMap: boolean): unknown {
     copy[key] =
       secret && typeof child === 'string' && child !== ''
         ? REDACTED
-        : redact(child, rules && (key === 'set' || key === 'add'));
+        : redact(child, (rules && (key === 'set' || key === 'add')) || key === 'headers');
   }
   return copy;
 }

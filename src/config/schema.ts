@@ -19,6 +19,14 @@ import {
   size,
   text,
 } from './fields.js';
+import {
+  breakerSchema,
+  dnsSchema,
+  healthSchema,
+  rateLimitSchema,
+  retriesSchema,
+  upstreamLimitsSchema,
+} from './resilience.js';
 
 /**
  * The configuration schema: the one source of the configuration's types (z.infer), its defaults
@@ -133,33 +141,10 @@ export const keepaliveSchema = z.strictObject({
     .describe('Requests sent on one connection before it is retired; 0 = unlimited.'),
 });
 
-export const retriesSchema = z.strictObject({
-  attempts: integer(1).prefault(2).describe('Tries per request, the first included (1 = never retry).'),
-});
-
 export const websocketSchema = z.strictObject({
   idle_timeout: duration()
     .prefault('1h')
     .describe('A WebSocket tunnel with no traffic either way for this long is closed.'),
-});
-
-export const activeHealthSchema = z.strictObject({
-  path: pathPrefix().prefault('/health').describe('Path requested with GET; any 2xx or 3xx is healthy.'),
-  interval: duration().prefault('2s').describe('Time between two checks of one server.'),
-  timeout: duration().prefault('1s').describe('A check without a response in this time fails.'),
-  healthy_after: integer(1).prefault(2).describe('Consecutive passes that bring a server back.'),
-  unhealthy_after: integer(1).prefault(2).describe('Consecutive failures that take a server out.'),
-});
-
-export const passiveHealthSchema = z.strictObject({
-  failures: integer(1).prefault(3).describe('Failures within window that eject a server.'),
-  window: duration().prefault('10s').describe('Sliding window over which failures are counted.'),
-  eject_for: duration().prefault('30s').describe('How long an ejected server receives no traffic.'),
-});
-
-export const healthSchema = z.strictObject({
-  active: activeHealthSchema.optional().describe('Probe each server periodically; omitted = no active checks.'),
-  passive: passiveHealthSchema.prefault({}).describe('Eject servers whose real requests fail.'),
 });
 
 export const upstreamSchema = z.strictObject({
@@ -175,6 +160,14 @@ export const upstreamSchema = z.strictObject({
   max_response_header_bytes: size().prefault('32k').describe('Largest response head accepted from a server.'),
   websocket: websocketSchema.prefault({}).describe('WebSocket tunnels.'),
   health: healthSchema.prefault({}).describe('Health checking.'),
+  breaker: breakerSchema
+    .optional()
+    .describe('Circuit breaker: stop sending to what keeps failing, then probe it; omitted = no breaker.'),
+  limits: upstreamLimitsSchema.prefault({}).describe('Concurrency limits and the queue in front of them.'),
+  slow_start: duration(0)
+    .prefault(0)
+    .describe('A server back to health ramps its weight up over this time; 0 = off (full weight at once).'),
+  dns: dnsSchema.prefault({}).describe('Resolution of hostnames in server URLs.'),
 });
 
 export const routeMatchSchema = z.strictObject({
@@ -202,6 +195,9 @@ export const routeSchema = z.strictObject({
     .describe("Replace the matched path prefix with this before forwarding; '' = keep."),
   request_headers: headerRulesSchema.prefault({}).describe('Header rules applied to the request sent upstream.'),
   response_headers: headerRulesSchema.prefault({}).describe('Header rules applied to the response sent to the client.'),
+  rate_limit: rateLimitSchema
+    .optional()
+    .describe('Token bucket per client address; a request over it gets 429; omitted = no limit.'),
 });
 
 const upstreamName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
@@ -249,11 +245,7 @@ export type UpstreamTlsConfig = z.infer<typeof upstreamTlsSchema>;
 export type BalanceName = (typeof balanceNames)[number];
 export type TimeoutsConfig = z.infer<typeof timeoutsSchema>;
 export type KeepaliveConfig = z.infer<typeof keepaliveSchema>;
-export type RetriesConfig = z.infer<typeof retriesSchema>;
 export type WebsocketConfig = z.infer<typeof websocketSchema>;
-export type HealthConfig = z.infer<typeof healthSchema>;
-export type ActiveHealthConfig = z.infer<typeof activeHealthSchema>;
-export type PassiveHealthConfig = z.infer<typeof passiveHealthSchema>;
 export type RouteConfig = z.infer<typeof routeSchema>;
 export type RouteMatchConfig = z.infer<typeof routeMatchSchema>;
 export type HeaderRulesConfig = z.infer<typeof headerRulesSchema>;

@@ -2,7 +2,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { GatewayError } from '../errors.js';
 
 /**
- * Durations, sizes and CIDRs as users write them in the configuration. Each parser throws a
+ * Durations, sizes, percentages, status ranges and CIDRs as users write them in the configuration. Each parser throws a
  * GatewayError whose message is ready to be shown after `file:line:col: `.
  */
 
@@ -51,6 +51,91 @@ export function parseSize(text: string): number {
     throw new GatewayError('GW_CONFIG_SIZE', `expected a size like "16k", "1m" or "512", got ${showValue(text)}`);
   }
   return bytes;
+}
+
+/** Milliseconds as a user would write them: `0`, `250ms`, `5m`, `1m30s`; parseDuration reads it back. */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0';
+  let rest = ms;
+  let text = '';
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const) {
+    if (rest >= size) {
+      text += `${Math.floor(rest / size)}${unit}`;
+      rest %= size;
+    }
+  }
+  return rest > 0 ? `${text}${rest}ms` : text;
+}
+
+const PERCENT_TEXT = /^(\d+(?:\.\d+)?)\s*(%?)$/;
+
+/**
+ * `50%`, or a number 0..100 (`50`, also as text from `\${ENV}`) -> 50. A bare number between 0 and 1
+ * is refused: `0.5` could mean 0.5% or a fraction meaning 50%, and guessing wrong is silent.
+ */
+export function parsePercent(value: unknown): number {
+  let percent = Number.NaN;
+  let bare = typeof value === 'number';
+  if (typeof value === 'number') percent = value;
+  else if (typeof value === 'string') {
+    const match = PERCENT_TEXT.exec(value.trim());
+    if (match !== null) {
+      percent = Number(match[1]);
+      bare = match[2] === '';
+    }
+  }
+  if (!Number.isFinite(percent) || percent < 0) {
+    throw new GatewayError('GW_CONFIG_PERCENT', `expected a percentage like "50%", got ${showValue(value)}`);
+  }
+  if (bare && percent > 0 && percent < 1) {
+    throw new GatewayError(
+      'GW_CONFIG_PERCENT',
+      `expected a percentage like "50%", got ${showValue(value)} (write "${percent}%", or "${Number((percent * 100).toPrecision(12))}%" if a fraction was meant)`,
+    );
+  }
+  return percent;
+}
+
+/** An inclusive range of HTTP status codes. */
+export interface StatusRange {
+  min: number;
+  max: number;
+}
+
+const STATUS_TEXT = /^(\d{1,4})(?:\s*-\s*(\d{1,4}))?$/;
+
+/**
+ * `200` or `"200-299"` -> { min, max }, within the status codes HTTP defines (RFC 9110 §15: three
+ * digits, first digit 1..5).
+ */
+export function parseStatusRange(value: unknown): StatusRange {
+  const text = typeof value === 'number' && Number.isInteger(value) ? String(value) : value;
+  const match = typeof text === 'string' ? STATUS_TEXT.exec(text.trim()) : null;
+  if (match === null) {
+    throw new GatewayError(
+      'GW_CONFIG_STATUS',
+      `expected a status like 200 or a range like "200-299", got ${showValue(value)}`,
+    );
+  }
+  const min = Number(match[1]);
+  const max = match[2] === undefined ? min : Number(match[2]);
+  for (const status of [min, max]) {
+    if (status < 100 || status > 599) {
+      const where = match[2] === undefined ? '' : ` (in ${showValue(value)})`;
+      throw new GatewayError('GW_CONFIG_STATUS', `status ${status} is outside 100-599${where}`);
+    }
+  }
+  if (min > max) {
+    throw new GatewayError(
+      'GW_CONFIG_STATUS',
+      `status range ${showValue(value)} runs backwards (write "${max}-${min}")`,
+    );
+  }
+  return { min, max };
 }
 
 /** How a value is quoted back to the user in a problem message. */

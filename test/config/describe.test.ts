@@ -1,6 +1,14 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { type Config, describeConfig, parseConfigText, parseDuration, parseSize } from '../../src/config/index.js';
+import {
+  type Config,
+  describeConfig,
+  parseConfigText,
+  parseDuration,
+  parsePercent,
+  parseSize,
+  parseStatusRange,
+} from '../../src/config/index.js';
 
 const rows = describeConfig();
 
@@ -24,6 +32,17 @@ test('every key of the schema is described, once', () => {
     'upstreams.<name>.health.passive.eject_for',
     'routes[].match.host',
     'routes[].request_headers.set',
+    'upstreams.<name>.health.active.expect_status',
+    'upstreams.<name>.health.active.expect_json.path',
+    'upstreams.<name>.health.passive.latency.p99_above',
+    'upstreams.<name>.health.panic_threshold',
+    'upstreams.<name>.retries.backoff.max',
+    'upstreams.<name>.retries.budget.min_per_second',
+    'upstreams.<name>.breaker.half_open_requests',
+    'upstreams.<name>.limits.retry_after',
+    'upstreams.<name>.slow_start',
+    'upstreams.<name>.dns.refresh',
+    'routes[].rate_limit.burst',
   ]) {
     assert.ok(keys.includes(key), key);
   }
@@ -39,6 +58,19 @@ test('types and required keys are named as the reference shows them', () => {
   assert.equal(row('upstreams.<name>.balance').type, 'round_robin | least_conn | random_two | ip_hash | header_hash');
   assert.equal(row('trust_proxies').type, 'list of CIDR');
   assert.equal(row('routes[].match.methods').type, 'list of method');
+  assert.equal(row('upstreams.<name>.health.active.jitter').type, 'percentage 0..50%');
+  assert.equal(row('upstreams.<name>.breaker.failure_ratio').type, 'percentage > 0, <= 100%');
+  assert.equal(row('upstreams.<name>.health.active.expect_status').type, 'list of status or "min-max"');
+  assert.equal(row('upstreams.<name>.health.active.type').type, 'http | tcp');
+  assert.equal(row('upstreams.<name>.health.passive.statuses').type, 'list of status 500..599');
+  assert.equal(
+    row('upstreams.<name>.retries.on').type,
+    'list of connect_failure | refused | reset | timeout | tls | protocol | 500..599',
+  );
+  assert.equal(row('upstreams.<name>.health.active.port').type, 'integer 0..65535');
+  assert.equal(row('upstreams.<name>.breaker').type, 'map');
+  assert.equal(row('upstreams.<name>.breaker').required, false);
+  assert.equal(row('routes[].rate_limit').required, false);
   const required = rows.filter((candidate) => candidate.required).map((candidate) => candidate.key);
   assert.deepEqual(required.sort(), [
     'listen',
@@ -63,10 +95,19 @@ upstreams:
       - url: https://127.0.0.1:5001
         tls: {}
     tls: {}
-    health: { active: {} }
+    health: { active: { expect_json: {} }, passive: { latency: {} } }
+    breaker: {}
 routes:
   - upstream: api
+    rate_limit: {}
 `;
+
+/** Percentages these keys keep as a fraction (50% -> 0.5); the others keep the percentage itself. */
+const FRACTIONS = new Set([
+  'upstreams.<name>.health.active.jitter',
+  'upstreams.<name>.health.panic_threshold',
+  'upstreams.<name>.breaker.failure_ratio',
+]);
 
 function valueAt(config: Config, key: string): unknown {
   let node: unknown = config;
@@ -84,6 +125,10 @@ test('the documented defaults are the defaults applied', () => {
     let expected = row.default;
     if (row.type === 'duration') expected = parseDuration(String(row.default));
     if (row.type === 'size') expected = parseSize(String(row.default));
+    if (row.type.startsWith('percentage')) {
+      expected = parsePercent(row.default) / (FRACTIONS.has(row.key) ? 100 : 1);
+    }
+    if (row.type === 'list of status or "min-max"') expected = (row.default as unknown[]).map(parseStatusRange);
     assert.deepEqual(valueAt(config, row.key), expected, row.key);
   }
 });

@@ -63,13 +63,46 @@ test('the reference configuration of DESIGN.md parses to the documented values',
     hash_header: '',
     timeouts: { connect: 2000, send: 30_000, read: 30_000 },
     keepalive: { max_idle: 64, idle_timeout: 60_000, max_requests: 1000 },
-    retries: { attempts: 2 },
+    retries: {
+      attempts: 2,
+      on: ['connect_failure', 'refused', 'reset', 'timeout', 502, 503, 504],
+      per_try_timeout: 0,
+      deadline: 0,
+      backoff: { base: 25, max: 250 },
+      body_limit: 64 * 1024,
+      budget: { percent: 20, min_per_second: 3 },
+    },
     max_response_header_bytes: 32 * 1024,
     websocket: { idle_timeout: 3_600_000 },
     health: {
-      active: { path: '/health', interval: 2000, timeout: 1000, healthy_after: 2, unhealthy_after: 2 },
-      passive: { failures: 3, window: 10_000, eject_for: 30_000 },
+      active: {
+        type: 'http',
+        path: '/health',
+        method: 'GET',
+        headers: {},
+        interval: 2000,
+        timeout: 1000,
+        healthy_after: 2,
+        unhealthy_after: 2,
+        expect_status: [{ min: 200, max: 399 }],
+        expect_body: '',
+        jitter: 0.1,
+        initial: 'healthy',
+        port: 0,
+      },
+      passive: {
+        failures: 3,
+        window: 10_000,
+        eject_for: 30_000,
+        max_eject_for: 300_000,
+        max_ejected_percent: 50,
+        statuses: [502, 503, 504],
+      },
+      panic_threshold: 0.5,
     },
+    limits: { max_inflight: 0, max_connections_per_server: 0, queue: 0, queue_timeout: 1000, retry_after: 1000 },
+    slow_start: 0,
+    dns: { refresh: 30_000 },
   });
   assert.deepEqual(config.routes, [
     {
@@ -143,14 +176,80 @@ test('a configuration with every key written keeps every value, in milliseconds,
   assert.equal(api.hash_header, 'x-user');
   assert.deepEqual(api.timeouts, { connect: 1000, send: 10_000, read: 15_000 });
   assert.deepEqual(api.keepalive, { max_idle: 8, idle_timeout: 4000, max_requests: 0 });
-  assert.deepEqual(api.retries, { attempts: 3 });
+  assert.deepEqual(api.retries, {
+    attempts: 3,
+    on: ['connect_failure', 'refused', 'reset', 'timeout', 'tls', 'protocol', 500, 502],
+    per_try_timeout: 3000,
+    deadline: 20_000,
+    backoff: { base: 10, max: 1000 },
+    body_limit: 1024 * 1024,
+    budget: { percent: 10, min_per_second: 5 },
+  });
   assert.equal(api.max_response_header_bytes, 65_536);
   assert.deepEqual(api.websocket, { idle_timeout: 600_000 });
   assert.deepEqual(api.health, {
-    active: { path: '/ready', interval: 5000, timeout: 500, healthy_after: 1, unhealthy_after: 3 },
-    passive: { failures: 5, window: 60_000, eject_for: 3_600_000 },
+    active: {
+      type: 'http',
+      path: '/ready',
+      method: 'HEAD',
+      headers: { Host: 'health.internal', 'X-Probe': '1', Authorization: 'Basic cHJvYmU6cHJvYmU=' },
+      interval: 5000,
+      timeout: 500,
+      healthy_after: 1,
+      unhealthy_after: 3,
+      expect_status: [
+        { min: 200, max: 200 },
+        { min: 204, max: 206 },
+        { min: 300, max: 304 },
+      ],
+      expect_body: 'ok',
+      expect_json: { path: 'checks.db', equals: 'up' },
+      jitter: 0.25,
+      initial: 'unhealthy',
+      port: 9000,
+    },
+    passive: {
+      failures: 5,
+      window: 60_000,
+      eject_for: 3_600_000,
+      max_eject_for: 4 * 3_600_000,
+      max_ejected_percent: 34,
+      statuses: [500, 502, 503],
+      latency: { p99_above: 750, min_requests: 50, window: 60_000 },
+    },
+    panic_threshold: 0,
   });
-  assert.deepEqual(config.upstreams['static']!.health, { passive: { failures: 3, window: 10_000, eject_for: 30_000 } });
+  assert.deepEqual(api.breaker, {
+    failure_ratio: 0.25,
+    min_requests: 10,
+    window: 20_000,
+    consecutive_failures: 0,
+    open_for: 2000,
+    max_open_for: 120_000,
+    half_open_requests: 1,
+  });
+  assert.deepEqual(api.limits, {
+    max_inflight: 200,
+    max_connections_per_server: 32,
+    queue: 100,
+    queue_timeout: 250,
+    retry_after: 1500,
+  });
+  assert.equal(api.slow_start, 30_000);
+  assert.deepEqual(api.dns, { refresh: 300_000 });
+  const plain = config.upstreams['static']!;
+  assert.deepEqual(plain.health, {
+    passive: {
+      failures: 3,
+      window: 10_000,
+      eject_for: 30_000,
+      max_eject_for: 300_000,
+      max_ejected_percent: 50,
+      statuses: [502, 503, 504],
+    },
+    panic_threshold: 0.5,
+  });
+  assert.equal('breaker' in plain, false, 'no breaker unless one is written');
   const [first, second, third] = config.routes;
   assert.deepEqual(first, {
     match: { host: 'api.example.com', path: '/api', methods: ['GET', 'POST'] },
@@ -163,10 +262,13 @@ test('a configuration with every key written keeps every value, in milliseconds,
       remove: ['Cookie'],
     },
     response_headers: { set: { 'Strict-Transport-Security': 'max-age=63072000' }, add: {}, remove: ['Server'] },
+    rate_limit: { rate: 50, per: 60_000, burst: 75 },
   });
   assert.deepEqual(second?.match, { host: '*.example.com', path: '/old' });
   assert.equal(second?.rewrite_prefix, '/new');
+  assert.deepEqual(second?.rate_limit, { rate: 100, per: 1000, burst: 0 });
   assert.deepEqual(third?.match, { path: '/' });
+  assert.equal(third !== undefined && 'rate_limit' in third, false, 'no rate limit unless one is written');
 });
 
 test('environment variables expand when set, fall back to defaults, and never change YAML structure', () => {

@@ -19,9 +19,15 @@ test('secrets are replaced, everything else is kept, and the config itself is un
   assert.equal(shown.listen[1]?.tls?.key, config.listen[1]?.tls?.key, 'a key file path is not a secret');
   assert.equal(shown.upstreams['api']?.hash_header, 'x-user');
   assert.equal(shown.admin.address, '127.0.0.1:9191');
+  assert.deepEqual(shown.upstreams['api']?.health.active?.headers, {
+    Host: 'health.internal',
+    'X-Probe': '1',
+    Authorization: REDACTED,
+  });
   assert.deepEqual(config, before);
   assert.ok(!JSON.stringify(shown).includes('s3cret-admin-token'));
   assert.ok(!JSON.stringify(shown).includes('upstream-secret'));
+  assert.ok(!JSON.stringify(shown).includes('cHJvYmU6cHJvYmU='), 'health check credentials are redacted');
 });
 
 test('credential headers and secret-named keys are redacted wherever they appear', () => {

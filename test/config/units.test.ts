@@ -3,13 +3,17 @@ import { BlockList } from 'node:net';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import {
+  formatDuration,
   MAX_DURATION_MS,
   matchesCidr,
   parseCidr,
   parseCidrs,
   parseDuration,
   parseIp,
+  parsePercent,
   parseSize,
+  parseStatusRange,
+  type StatusRange,
 } from '../../src/config/index.js';
 import { GatewayError } from '../../src/errors.js';
 
@@ -196,5 +200,94 @@ test('CIDR matching agrees with node:net BlockList on random IPv4 and IPv6 block
       check('ipv4', base, prefix, Array.from(bytes.subarray(12)).join('.'));
     }),
     { numRuns: 300 },
+  );
+});
+
+test('percentages: "50%" or a number 0-100; a bare fraction is refused as ambiguous', () => {
+  const cases: Array<[unknown, number]> = [
+    ['50%', 50],
+    [' 10 % ', 10],
+    ['12.5%', 12.5],
+    ['0.5%', 0.5],
+    ['0%', 0],
+    [50, 50],
+    [0, 0],
+    [1, 1],
+    ['75', 75],
+    [150, 150], // the field, not the parser, knows its upper bound
+  ];
+  for (const [value, percent] of cases) assert.equal(parsePercent(value), percent, String(value));
+  const bad: Array<[unknown, RegExp]> = [
+    [0.5, /got 0.5 \(write "0.5%", or "50%" if a fraction was meant\)$/],
+    ['0.1', /got "0.1" \(write "0.1%", or "10%" if a fraction was meant\)$/],
+    [-1, /got -1$/],
+    ['-5%', /got "-5%"$/],
+    ['half', /got "half"$/],
+    ['%', /got "%"$/],
+    ['50%%', /got "50%%"$/],
+    [true, /got true$/],
+    [Number.NaN, /got NaN$/],
+    [undefined, /got nothing$/],
+  ];
+  for (const [value, message] of bad) {
+    assert.throws(
+      () => parsePercent(value),
+      (error: unknown) => {
+        assert.ok(error instanceof GatewayError, String(value));
+        assert.equal(error.code, 'GW_CONFIG_PERCENT');
+        assert.match(error.message, /^expected a percentage like "50%", got /);
+        assert.match(error.message, message);
+        return true;
+      },
+    );
+  }
+});
+
+test('status ranges: a code or "min-max" within 100-599', () => {
+  const cases: Array<[unknown, StatusRange]> = [
+    [200, { min: 200, max: 200 }],
+    ['204', { min: 204, max: 204 }],
+    ['200-299', { min: 200, max: 299 }],
+    [' 100 - 599 ', { min: 100, max: 599 }],
+    ['404-404', { min: 404, max: 404 }],
+  ];
+  for (const [value, range] of cases) assert.deepEqual(parseStatusRange(value), range, String(value));
+  const bad: Array<[unknown, string]> = [
+    [600, 'status 600 is outside 100-599'],
+    [99, 'status 99 is outside 100-599'],
+    ['200-600', 'status 600 is outside 100-599 (in "200-600")'],
+    ['299-200', 'status range "299-200" runs backwards (write "200-299")'],
+    ['2xx', 'expected a status like 200 or a range like "200-299", got "2xx"'],
+    [200.5, 'expected a status like 200 or a range like "200-299", got 200.5'],
+    ['200-', 'expected a status like 200 or a range like "200-299", got "200-"'],
+    ['200,204', 'expected a status like 200 or a range like "200-299", got "200,204"'],
+    [[200], 'expected a status like 200 or a range like "200-299", got a list'],
+  ];
+  for (const [value, message] of bad) {
+    assert.throws(
+      () => parseStatusRange(value),
+      (error: unknown) =>
+        error instanceof GatewayError && error.code === 'GW_CONFIG_STATUS' && error.message === message,
+      String(value),
+    );
+  }
+});
+
+test('durations format as a user writes them, and read back to the same milliseconds', () => {
+  const cases: Array<[number, string]> = [
+    [0, '0'],
+    [1, '1ms'],
+    [250, '250ms'],
+    [1000, '1s'],
+    [1500, '1s500ms'],
+    [90_000, '1m30s'],
+    [300_000, '5m'],
+    [3_600_000, '1h'],
+    [3_661_001, '1h1m1s1ms'],
+  ];
+  for (const [ms, text] of cases) assert.equal(formatDuration(ms), text, String(ms));
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: MAX_DURATION_MS }), (ms) => parseDuration(formatDuration(ms)) === ms),
+    { numRuns: 500 },
   );
 });
