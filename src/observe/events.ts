@@ -1,16 +1,16 @@
+import type { ResilienceEvent } from '../resilience/index.js';
+
 /**
  * The gateway's events: every state transition of a server or upstream (health, ejection, breaker,
  * drain, panic, DNS) is one typed value, emitted once and consumed by subscribers (logs now; metrics,
  * alerts and the dashboard later). Nothing observes by reaching into the core.
  */
 export type GatewayEvent =
+  | ResilienceEvent
   | { kind: 'health'; upstream: string; server: string; from: string; to: string; reason: string }
-  | { kind: 'ejection'; upstream: string; server: string; ejected: boolean; reason: string; untilMs?: number }
-  | { kind: 'breaker'; upstream: string; server: string; from: string; to: string; reason: string }
   | { kind: 'drain'; upstream: string; server: string; draining: boolean }
   | { kind: 'panic'; upstream: string; active: boolean; available: number; total: number }
-  | { kind: 'dns'; upstream: string; host: string; addresses: string[]; error?: string }
-  | { kind: 'shed'; upstream: string; reason: string };
+  | { kind: 'dns'; upstream: string; host: string; addresses: string[]; error?: string };
 
 export type EventKind = GatewayEvent['kind'];
 export type Stamped<E extends GatewayEvent = GatewayEvent> = E & { at: string };
@@ -22,7 +22,7 @@ export class EventBus {
   private readonly ring: Stamped[] = [];
   private next = 0;
   /** Events seen, by kind (for the admin API; Prometheus counters subscribe the same way). */
-  readonly counts: Record<EventKind, number> = { health: 0, ejection: 0, breaker: 0, drain: 0, panic: 0, dns: 0, shed: 0 };
+  readonly counts: Partial<Record<EventKind, number>> = {};
 
   on(listener: (event: Stamped) => void): () => void {
     this.listeners.add(listener);
@@ -31,7 +31,7 @@ export class EventBus {
 
   emit(event: GatewayEvent): void {
     const stamped = { ...event, at: new Date().toISOString() } as Stamped;
-    this.counts[event.kind]++;
+    this.counts[event.kind] = (this.counts[event.kind] ?? 0) + 1;
     if (this.ring.length < RECENT) this.ring.push(stamped);
     else this.ring[this.next] = stamped;
     this.next = (this.next + 1) % RECENT;

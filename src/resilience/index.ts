@@ -32,3 +32,11 @@ export {
 export { effectiveWeight, SLOW_START_INITIAL_FRACTION } from './slow-start.js';
 export type { TimeSource } from './time.js';
 export { RollingCounter } from './window.js';
+export {
+  ActiveHealthChecker,
+  type ActiveHealthConfig,
+  type HealthState,
+  type HealthTransition,
+  type ProbeTarget,
+} from './active-health.js';
+export { type GuardEvent, type ServerGuard, UpstreamGuard } from './guard.js';

@@ -31,7 +31,9 @@ export interface UpstreamTlsOptions {
 export class UpstreamServer<C = unknown> implements Pickable {
   readonly index: number;
   readonly key: string;
-  readonly weight: number;
+  /** The weight balancers read: `baseWeight`, or less while slow start ramps it up. */
+  weight: number;
+  readonly baseWeight: number;
   readonly backup: boolean;
   readonly kind: ServerKind;
   readonly host: string;
@@ -56,6 +58,7 @@ export class UpstreamServer<C = unknown> implements Pickable {
     this.index = index;
     this.key = spec.url;
     this.weight = spec.weight;
+    this.baseWeight = spec.weight;
     this.backup = spec.backup;
     const parsed = parseServerUrl(spec.url);
     this.kind = parsed.kind;

@@ -1,0 +1,246 @@
+/**
+ * Everything that protects one upstream, wired together: active checks, outlier ejection, a breaker
+ * per server, draining, slow start and the panic threshold decide which servers the balancer may
+ * pick (`server.available`); the retry policy and budget, the admission queue and the per-server
+ * connection limit decide how much traffic goes at all.
+ *
+ * Availability is recomputed on every transition and on every clock tick, never per request: a pick
+ * only reads `available`.
+ */
+import type { UpstreamConfig } from '../config/index.js';
+import type { Upstream, UpstreamServer } from '../upstream/index.js';
+import { ActiveHealthChecker, type HealthTransition, type ProbeTarget } from './active-health.js';
+import { CircuitBreaker } from './breaker.js';
+import type { EventSink, ResilienceEvent } from './events.js';
+import { OutlierDetector } from './passive-health.js';
+import { AdmissionQueue } from './queue.js';
+import { RetryPolicy } from './retry.js';
+import { effectiveWeight } from './slow-start.js';
+import type { TimeSource } from './time.js';
+
+/** What the guard keeps per server, beside the balancer's fields on the server itself. */
+export interface ServerGuard {
+  /** Active checks say healthy (or there are none). */
+  healthy: boolean;
+  /** Drained by an operator: no new requests. */
+  draining: boolean;
+  breaker: CircuitBreaker | null;
+  /** When the server last became usable again (slow start ramps from here); 0 = always was. */
+  usableSince: number;
+  /** Usable on its own merits (before the panic threshold is applied). */
+  usable: boolean;
+  /** The last active-check result, for the admin API. */
+  lastCheck: string;
+}
+
+export type GuardEvent =
+  | ResilienceEvent
+  | { kind: 'health'; upstream: string; server: string; from: string; to: string; reason: string }
+  | { kind: 'drain'; upstream: string; server: string; draining: boolean }
+  | { kind: 'panic'; upstream: string; active: boolean; available: number; total: number };
+
+export class UpstreamGuard<Q> {
+  readonly retry: RetryPolicy;
+  readonly queue: AdmissionQueue<Q>;
+  readonly outliers: OutlierDetector;
+  readonly servers: ServerGuard[];
+  /** Upstream statuses that count as failures for passive health and the breaker. */
+  private readonly failureStatuses = new Uint8Array(600);
+  readonly maxConnectionsPerServer: number;
+  readonly retryAfterSeconds: number;
+  private readonly panicThreshold: number;
+  private readonly slowStartMs: number;
+  private checker: ActiveHealthChecker | undefined;
+  panic = false;
+
+  constructor(
+    private readonly upstream: Upstream<unknown>,
+    config: UpstreamConfig,
+    private readonly time: TimeSource,
+    private readonly emit: (event: GuardEvent) => void,
+  ) {
+    const name = upstream.name;
+    const health = config.health;
+    const sink: EventSink = (event) => this.onResilienceEvent(event);
+    this.retry = new RetryPolicy({
+      attempts: config.retries.attempts,
+      on: config.retries.on.map(String),
+      per_try_timeout: config.retries.per_try_timeout,
+      deadline: config.retries.deadline,
+      backoff: config.retries.backoff,
+      body_limit: config.retries.body_limit,
+      budget: { percent: config.retries.budget.percent / 100, min_per_second: config.retries.budget.min_per_second },
+    });
+    this.queue = new AdmissionQueue<Q>({
+      max_inflight: config.limits.max_inflight,
+      queue: config.limits.queue,
+      queue_timeout: config.limits.queue_timeout,
+    });
+    this.outliers = new OutlierDetector(
+      name,
+      upstream.servers.map((s) => s.address),
+      {
+        failures: health.passive.failures,
+        window: health.passive.window,
+        eject_for: health.passive.eject_for,
+        max_eject_for: health.passive.max_eject_for,
+        max_ejected_percent: health.passive.max_ejected_percent / 100,
+        latency: health.passive.latency,
+      },
+      time,
+      sink,
+    );
+    for (const status of health.passive.statuses) this.failureStatuses[status] = 1;
+    const initialHealthy = health.active ? health.active.initial === 'healthy' : true;
+    this.servers = upstream.servers.map((s) => ({
+      healthy: initialHealthy,
+      draining: false,
+      breaker: config.breaker ? new CircuitBreaker(name, s.address, config.breaker, sink) : null,
+      usableSince: 0,
+      usable: true,
+      lastCheck: '',
+    }));
+    this.maxConnectionsPerServer = config.limits.max_connections_per_server;
+    this.retryAfterSeconds = Math.max(1, Math.ceil(config.limits.retry_after / 1000));
+    this.panicThreshold = health.panic_threshold;
+    this.slowStartMs = config.slow_start;
+    if (health.active) {
+      const targets: ProbeTarget[] = upstream.servers.map((s) => ({
+        name: s.address,
+        kind: s.kind,
+        host: s.host,
+        port: s.port,
+        socketPath: s.socketPath,
+        tls: s.tls ? { ca: s.tls.ca, servername: s.tls.servername, rejectUnauthorized: s.tls.rejectUnauthorized } : undefined,
+      }));
+      this.checker = new ActiveHealthChecker(name, targets, health.active, (t) => this.onHealthTransition(t));
+    }
+    this.refresh();
+  }
+
+  start(): void {
+    this.checker?.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.checker?.stop();
+  }
+
+  /** Whether an upstream response status counts as the server failing (passive health, breaker). */
+  isFailureStatus(status: number): boolean {
+    return this.failureStatuses[status] === 1;
+  }
+
+  /** The outcome of one try on `server` (a gateway failure, or a response with its status). */
+  record(server: UpstreamServer<unknown>, success: boolean, latencyMs: number): void {
+    const now = this.time.now;
+    const i = server.index;
+    if (success) this.outliers.recordSuccess(i, latencyMs);
+    else this.outliers.recordFailure(i);
+    this.servers[i]!.breaker?.record(success, now);
+    if (!success) this.refresh();
+  }
+
+  /**
+   * May a request go to `server` now? Checks the per-server connection limit and the breaker (a
+   * half-open breaker admits only a few probes). A true must be followed by `record` or `abandon`.
+   */
+  admit(server: UpstreamServer<unknown>): boolean {
+    if (this.maxConnectionsPerServer > 0 && server.inflight >= this.maxConnectionsPerServer) return false;
+    const breaker = this.servers[server.index]!.breaker;
+    return breaker === null || breaker.tryAcquire(this.time.now);
+  }
+
+  /** A try admitted by `admit` that ended without an outcome (the client went away). */
+  abandon(server: UpstreamServer<unknown>): void {
+    const breaker = this.servers[server.index]!.breaker;
+    if (breaker !== null && breaker.state === 'half_open') breaker.release();
+  }
+
+  setDraining(index: number, draining: boolean): boolean {
+    const guard = this.servers[index];
+    if (guard === undefined) return false;
+    if (guard.draining !== draining) {
+      guard.draining = draining;
+      this.emit({ kind: 'drain', upstream: this.upstream.name, server: this.upstream.servers[index]!.address, draining });
+      this.refresh();
+    }
+    return true;
+  }
+
+  /** Called on every clock tick: expired ejections, elapsed breaker open times, slow-start weights. */
+  tick(): void {
+    this.outliers.tick(this.time.now);
+    this.refresh();
+  }
+
+  /** Recomputes every server's `available` (and slow-start weight) from its state. */
+  refresh(): void {
+    const now = this.time.now;
+    const servers = this.upstream.servers;
+    let primaries = 0;
+    let usablePrimaries = 0;
+    let usableBackups = 0;
+    for (let i = 0; i < servers.length; i++) {
+      const s = servers[i]!;
+      const g = this.servers[i]!;
+      const breaker = g.breaker;
+      const usable =
+        g.healthy &&
+        !g.draining &&
+        !this.outliers.isEjected(i, now) &&
+        (breaker === null || breaker.state !== 'open' || now >= breaker.openUntilMs);
+      if (usable && !g.usable) g.usableSince = now;
+      g.usable = usable;
+      if (s.backup) {
+        if (usable) usableBackups++;
+      } else {
+        primaries++;
+        if (usable) usablePrimaries++;
+      }
+      if (this.slowStartMs > 0) s.weight = effectiveWeight(s.baseWeight, g.usableSince, now, this.slowStartMs);
+    }
+    // Envoy's panic mode: when some but too few primaries are healthy (and no backup can take over),
+    // trusting health would pile everything on the few; spread over all primaries instead. With none
+    // healthy at all, requests get 503 at once rather than being sent to servers known to be down.
+    const panic =
+      this.panicThreshold > 0 &&
+      usablePrimaries > 0 &&
+      usableBackups === 0 &&
+      usablePrimaries < primaries * this.panicThreshold;
+    for (let i = 0; i < servers.length; i++) {
+      const s = servers[i]!;
+      const g = this.servers[i]!;
+      s.available = panic && !s.backup ? !g.draining : g.usable;
+    }
+    if (panic !== this.panic) {
+      this.panic = panic;
+      this.emit({ kind: 'panic', upstream: this.upstream.name, active: panic, available: usablePrimaries, total: primaries });
+    }
+  }
+
+  snapshot(index: number): Record<string, unknown> {
+    const g = this.servers[index]!;
+    return {
+      healthy: g.healthy,
+      draining: g.draining,
+      passive: this.outliers.state(index),
+      ejected_until: this.outliers.isEjected(index, this.time.now) ? new Date(this.outliers.ejectedUntilMs(index)).toISOString() : undefined,
+      breaker: g.breaker?.state ?? 'none',
+      last_check: g.lastCheck || undefined,
+    };
+  }
+
+  private onHealthTransition(t: HealthTransition): void {
+    const g = this.servers[t.index];
+    if (g === undefined) return;
+    g.healthy = t.to === 'healthy';
+    g.lastCheck = t.reason;
+    this.emit({ kind: 'health', upstream: t.upstream, server: t.server, from: t.from, to: t.to, reason: t.reason });
+    this.refresh();
+  }
+
+  private onResilienceEvent(event: ResilienceEvent): void {
+    this.emit(event);
+  }
+}
