@@ -2,15 +2,7 @@ import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { isHostname, parseHostPort, parseServerUrl } from './addresses.js';
 import { didYouMean } from './suggest.js';
-import {
-  parseCidr,
-  parseDuration,
-  parsePercent,
-  parseSize,
-  parseStatusRange,
-  type StatusRange,
-  showValue,
-} from './units.js';
+import { parseCidr, parseDuration, parseSize, showValue } from './units.js';
 
 /**
  * The leaf types of the configuration schema. Each carries the label that the generated config
@@ -41,6 +33,22 @@ function parsedString(what: string, type: string, parse: (text: string) => unkno
       parse(value);
     } catch (error) {
       ctx.addIssue({ code: 'custom', message: messageOf(error), input: value });
+    }
+  });
+  return labelled(schema, type);
+}
+
+/**
+ * Any value read by `parse`, whose GatewayError message becomes the problem. The label is the type
+ * the config reference shows.
+ */
+export function parsedValue<T>(type: string, parse: (value: unknown) => T) {
+  const schema = z.unknown().transform((value, ctx): T => {
+    try {
+      return parse(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: messageOf(error), input: value });
+      return z.NEVER;
     }
   });
   return labelled(schema, type);
@@ -228,103 +236,4 @@ export const flag = () =>
   z.preprocess(
     fromText((text) => (text === 'true' ? true : text === 'false' ? false : text)),
     z.boolean({ error: expected('true or false') }),
-  );
-
-/**
- * A share written `50%` or as a number 0..100. `scale` 100 stores a fraction (50% -> 0.5), 1 stores
- * the percentage itself (for keys whose name says percent).
- */
-function share(maxPercent: number, aboveZero: boolean, scale: number) {
-  const lowest = aboveZero ? 'above 0% and at most' : 'from 0% to';
-  const schema = z.unknown().transform((value, ctx): number => {
-    let percent: number;
-    try {
-      percent = parsePercent(value);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: messageOf(error), input: value });
-      return z.NEVER;
-    }
-    if (percent > maxPercent || (aboveZero && percent === 0)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected a percentage ${lowest} ${maxPercent}%, got ${showValue(value)}`,
-        input: value,
-      });
-      return z.NEVER;
-    }
-    return percent / scale;
-  });
-  return labelled(schema, aboveZero ? `percentage > 0, <= ${maxPercent}%` : `percentage 0..${maxPercent}%`);
-}
-
-/** A percentage stored as a fraction: `10%` -> 0.1. */
-export const fraction = (maxPercent = 100, { aboveZero = false } = {}) => share(maxPercent, aboveZero, 100);
-
-/** A percentage stored as written: `20%` or `20` -> 20. */
-export const percent = (maxPercent = 100) => share(maxPercent, false, 1);
-
-/** `200` or `"200-299"` -> { min, max }. */
-export const statusRange = () =>
-  labelled(
-    z.unknown().transform((value, ctx): StatusRange => {
-      try {
-        return parseStatusRange(value);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: messageOf(error), input: value });
-        return z.NEVER;
-      }
-    }),
-    'status or "min-max"',
-  );
-
-const SERVER_ERROR = 'a status 500-599';
-
-/** A 5xx status (RFC 9110 §15.6): the statuses a server answers when it, not the request, failed. */
-export const serverErrorStatus = () =>
-  labelled(
-    z.preprocess(
-      fromText((text) => (INTEGER_TEXT.test(text.trim()) ? Number(text) : text)),
-      z
-        .int({ error: expected(SERVER_ERROR) })
-        .min(500, { error: expected(SERVER_ERROR) })
-        .max(599, { error: expected(SERVER_ERROR) }),
-    ),
-    'status 500..599',
-  );
-
-/** One of `names`, or a 5xx status written as a number. */
-export function nameOrServerError<const T extends readonly [string, ...string[]]>(names: T) {
-  const status = serverErrorStatus();
-  const schema = z.unknown().transform((value, ctx): T[number] | number => {
-    if (typeof value === 'string' && (names as readonly string[]).includes(value)) return value;
-    if (typeof value === 'number' || (typeof value === 'string' && INTEGER_TEXT.test(value.trim()))) {
-      const parsed = status.safeParse(value);
-      if (parsed.success) return parsed.data;
-      ctx.addIssue({ code: 'custom', message: `expected ${SERVER_ERROR}, got ${showValue(value)}`, input: value });
-      return z.NEVER;
-    }
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected one of ${names.join(', ')} or ${SERVER_ERROR}; got ${showValue(value)}${didYouMean(value, names)}`,
-      input: value,
-    });
-    return z.NEVER;
-  });
-  return labelled(schema, `${names.join(' | ')} | 500..599`);
-}
-
-/** '' (the whole document) or a dot path into a JSON value: `status`, `checks.db`, `items.0.state`. */
-export const jsonPath = () =>
-  labelled(
-    z.string({ error: expected('\'\' or a dot path like "checks.db"') }).regex(/^$|^[^.]+(\.[^.]+)*$/, {
-      error: expected('\'\' or a dot path like "checks.db" (no empty parts)'),
-    }),
-    'dot path',
-  );
-
-/** A string, number or boolean, kept as its text: `equals: true` and `equals: "true"` mean the same. */
-export const scalarText = (what = 'a string') =>
-  z.preprocess(
-    (value) => (typeof value === 'number' || typeof value === 'boolean' ? String(value) : value),
-    z.string({ error: expected(what) }),
   );

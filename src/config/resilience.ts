@@ -1,22 +1,14 @@
 import { z } from 'zod';
+import { duration, headerValue, integer, method, oneOf, pathPrefix, settableHeaderName, size, text } from './fields.js';
 import {
-  duration,
   fraction,
-  headerValue,
-  integer,
   jsonPath,
-  method,
   nameOrServerError,
-  oneOf,
-  pathPrefix,
   percent,
   scalarText,
   serverErrorStatus,
-  settableHeaderName,
-  size,
   statusRange,
-  text,
-} from './fields.js';
+} from './resilience-fields.js';
 
 /**
  * The resilience part of an upstream's schema: health checks, retries, circuit breaker, limits,
