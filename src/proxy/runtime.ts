@@ -5,9 +5,11 @@
  */
 import { type Config, matchesCidr, parseCidrs } from '../config/index.js';
 import type { HeadLimits } from '../http1/index.js';
+import { type GuardEvent, RateLimiter, type TimeSource, UpstreamGuard } from '../resilience/index.js';
 import { Upstream } from '../upstream/index.js';
 import { type CompiledHeaderEdits, compileHeaderEdits } from './header-rules.js';
 import { Router } from './router.js';
+import type { Exchange } from './exchange.js';
 import type { UpstreamConnection } from './upstream-connection.js';
 
 export interface CompiledRoute {
@@ -21,6 +23,10 @@ export interface CompiledRoute {
   readonly rewritePrefix: string | null;
   readonly requestEdits: CompiledHeaderEdits;
   readonly responseEdits: CompiledHeaderEdits;
+  /** The resilience state of the route's upstream. */
+  readonly guard: UpstreamGuard<Exchange>;
+  /** Per-client token bucket, or null when the route has no rate limit. */
+  readonly rateLimiter: RateLimiter | null;
 }
 
 export interface Runtime {
@@ -28,6 +34,8 @@ export interface Runtime {
   readonly config: Config;
   readonly router: Router<CompiledRoute>;
   readonly upstreams: ReadonlyMap<string, Upstream<UpstreamConnection>>;
+  readonly guards: ReadonlyMap<string, UpstreamGuard<Exchange>>;
+  readonly rateLimiters: readonly RateLimiter[];
   readonly requestLimits: HeadLimits;
   readonly headersTimeoutMs: number;
   readonly requestTimeoutMs: number;
@@ -55,8 +63,15 @@ export interface Runtime {
 
 let generations = 0;
 
-export function compileRuntime(config: Config): Runtime {
+/** What a runtime needs from the gateway that compiles it. */
+export interface RuntimeDeps {
+  time: TimeSource;
+  emit: (event: GuardEvent) => void;
+}
+
+export function compileRuntime(config: Config, deps: RuntimeDeps): Runtime {
   const upstreams = new Map<string, Upstream<UpstreamConnection>>();
+  const guards = new Map<string, UpstreamGuard<Exchange>>();
   for (const [name, u] of Object.entries(config.upstreams)) {
     upstreams.set(
       name,
@@ -77,7 +92,9 @@ export function compileRuntime(config: Config): Runtime {
         websocketIdleTimeoutMs: u.websocket.idle_timeout,
       }),
     );
+    guards.set(name, new UpstreamGuard<Exchange>(upstreams.get(name)!, u, deps.time, deps.emit));
   }
+  const rateLimiters: RateLimiter[] = [];
   const routes = config.routes.map((r, index) => {
     const upstream = upstreams.get(r.upstream);
     if (!upstream) throw new Error(`route ${index} names unknown upstream ${r.upstream}`);
@@ -91,7 +108,10 @@ export function compileRuntime(config: Config): Runtime {
       rewritePrefix: r.rewrite_prefix ? r.rewrite_prefix : null,
       requestEdits: compileHeaderEdits(r.request_headers),
       responseEdits: compileHeaderEdits(r.response_headers),
+      guard: guards.get(r.upstream)!,
+      rateLimiter: r.rate_limit ? new RateLimiter(r.rate_limit) : null,
     };
+    if (route.rateLimiter) rateLimiters.push(route.rateLimiter);
     return { match: { host: r.match.host, path, methods: r.match.methods }, route };
   });
   const trust = parseCidrs(config.trust_proxies);
@@ -100,6 +120,8 @@ export function compileRuntime(config: Config): Runtime {
     config,
     router: new Router(routes),
     upstreams,
+    guards,
+    rateLimiters,
     requestLimits: {
       maxHeadBytes: config.limits.max_header_bytes,
       maxRequestLineBytes: config.limits.max_request_line_bytes,
