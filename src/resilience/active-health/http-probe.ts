@@ -53,6 +53,7 @@ export class HttpProber implements Prober {
     }, this.config.timeout);
     const stop = (): void => controller.abort();
     signal.addEventListener('abort', stop, { once: true });
+    if (signal.aborted) stop();
     const result = (ok: boolean, reason: string): ProbeResult => ({
       ok,
       reason,
@@ -109,9 +110,12 @@ export class HttpProber implements Prober {
     const servername = target.tls?.servername ?? '';
     const wrapped: buildConnector.connector = (options, callback) => {
       const socket = connector({ ...options, servername }, (error, connected) => {
-        if (error === null) box.stage = 'read_head';
-        if (error === null) callback(null, connected);
-        else callback(error, null);
+        if (error !== null) {
+          callback(error, null);
+          return;
+        }
+        box.stage = 'read_head';
+        callback(null, connected);
       }) as unknown as Socket | undefined;
       // A TLS socket reports the TCP connect before its handshake: from then on a failure is the handshake's.
       if (https) socket?.once('connect', () => box.stage === 'connect' && (box.stage = 'tls'));
