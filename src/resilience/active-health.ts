@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { GatewayError } from '../errors.js';
 import { compileExpectations } from './active-health/expect.js';
 import { HttpProber } from './active-health/http-probe.js';
@@ -102,6 +103,8 @@ export class ActiveHealthChecker {
     this.onTransition = onTransition;
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
+    // Every probe in flight listens on the one cancel signal: as many listeners as servers is expected.
+    setMaxListeners(0, this.cancel.signal);
     const expectations = compileExpectations(config);
     this.runs = targets.map((target, index) => ({
       index,

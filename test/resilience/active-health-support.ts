@@ -101,7 +101,7 @@ export interface HealthServer {
   status: number;
   body: string;
   contentType: string;
-  requests: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; at: number }>;
+  requests: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; rawHeaders: string[]; at: number }>;
 }
 
 export async function healthServer(t: TestContext, status = 200, body = 'ok'): Promise<HealthServer> {
@@ -111,6 +111,7 @@ export async function healthServer(t: TestContext, status = 200, body = 'ok'): P
       method: request.method ?? '',
       url: request.url ?? '',
       headers: request.headers,
+      rawHeaders: request.rawHeaders,
       at: Date.now(),
     });
     request.resume();

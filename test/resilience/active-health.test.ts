@@ -211,6 +211,34 @@ test('method, path, headers and the Host header are sent as configured', async (
   assert.equal(withHost.requests[0]!.headers.host, 'api.example.com');
 });
 
+test('a Host header written for the check replaces the default one', async (t) => {
+  const health = await healthServer(t);
+  const config = healthConfig({ headers: { Host: 'health.internal' } });
+  const { checker } = check(t, [tcpTarget(health.port, { hostHeader: 'api.example.com' })], config);
+  await firstResult(checker);
+  const raw = health.requests[0]!.rawHeaders;
+  const hosts = raw.filter((_value, index) => index % 2 === 1 && raw[index - 1]!.toLowerCase() === 'host');
+  assert.deepEqual(hosts, ['health.internal']);
+});
+
+test('many servers probed at once share the cancel signal without a listener-leak warning', async (t) => {
+  const health = await healthServer(t);
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error): void => {
+    warnings.push(warning);
+  };
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const targets = Array.from({ length: 15 }, () => tcpTarget(health.port));
+  const { checker } = check(t, targets, healthConfig({ interval: 200 }));
+  await Promise.all(targets.map((_target, index) => firstResult(checker, index)));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(
+    warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning'),
+    [],
+  );
+});
+
 test('port: probes a management port instead of the server port', async (t) => {
   const refused = await upstream(t, 'refuse');
   const health = await healthServer(t);

@@ -38,7 +38,7 @@ export class HttpProber implements Prober {
     this.origin = unix ? 'http://localhost' : `${target.kind}://${this.address}`;
     const method = config.method.toUpperCase();
     this.label = `${method} ${config.path}${config.port > 0 && !unix ? ` on port ${this.port}` : ''}`;
-    this.headers = { ...config.headers, host: target.hostHeader ?? (unix ? 'localhost' : this.address) };
+    this.headers = probeHeaders(config.headers, target.hostHeader ?? (unix ? 'localhost' : this.address));
   }
 
   async probe(signal: AbortSignal): Promise<ProbeResult> {
@@ -53,6 +53,7 @@ export class HttpProber implements Prober {
     }, this.config.timeout);
     const stop = (): void => controller.abort();
     signal.addEventListener('abort', stop, { once: true });
+    if (signal.aborted) stop();
     const result = (ok: boolean, reason: string): ProbeResult => ({
       ok,
       reason,
@@ -109,9 +110,12 @@ export class HttpProber implements Prober {
     const servername = target.tls?.servername ?? '';
     const wrapped: buildConnector.connector = (options, callback) => {
       const socket = connector({ ...options, servername }, (error, connected) => {
-        if (error === null) box.stage = 'read_head';
-        if (error === null) callback(null, connected);
-        else callback(error, null);
+        if (error !== null) {
+          callback(error, null);
+          return;
+        }
+        box.stage = 'read_head';
+        callback(null, connected);
       }) as unknown as Socket | undefined;
       // A TLS socket reports the TCP connect before its handshake: from then on a failure is the handshake's.
       if (https) socket?.once('connect', () => box.stage === 'connect' && (box.stage = 'tls'));
@@ -126,6 +130,18 @@ export class HttpProber implements Prober {
 }
 
 function ignoreTornDownBody(): void {}
+
+/** The configured headers with exactly one Host: a Host written for the check wins over the server's default. */
+function probeHeaders(configured: Record<string, string>, defaultHost: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  let host = defaultHost;
+  for (const [name, value] of Object.entries(configured)) {
+    if (name.toLowerCase() === 'host') host = value;
+    else headers[name] = value;
+  }
+  headers['host'] = host;
+  return headers;
+}
 
 /** The first 64 KiB of the body as UTF-8; the rest is not read (the connection closes after the probe). */
 async function readBody(body: Dispatcher.ResponseData['body']): Promise<{ text: string; truncated: boolean }> {
