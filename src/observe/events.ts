@@ -40,6 +40,8 @@ export class EventBus {
 
   /** The most recent events, oldest first. */
   recent(): Stamped[] {
-    return this.ring.length < RECENT ? [...this.ring] : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
+    return this.ring.length < RECENT
+      ? [...this.ring]
+      : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
   }
 }

@@ -1,3 +1,3 @@
 export { LogObserver } from './access-log.js';
-export { createLogs, type LogFormat, type LogOptions, type Logs } from './log.js';
 export { EventBus, type EventKind, type GatewayEvent, type Stamped } from './events.js';
+export { createLogs, type LogFormat, type LogOptions, type Logs } from './log.js';

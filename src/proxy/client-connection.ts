@@ -20,7 +20,7 @@ import {
 } from './forward-head.js';
 import { generateRequestId, isSaneRequestId } from './request-id.js';
 import { hostWithoutPort } from './router.js';
-import { forwardedTarget, type Runtime } from './runtime.js';
+import { forwardedTarget, type Runtime, rateLimited } from './runtime.js';
 import { Tunnel } from './tunnel.js';
 
 enum State {
@@ -234,6 +234,10 @@ export class ClientConnection implements Downstream, Sweepable, TrackedConnectio
     if (route === undefined) {
       const f = failureOf('destination_not_found', 'other', 'GW_NO_ROUTE', 'no route matches this request');
       ex.reject({ ...f, status: 404 });
+      return;
+    }
+    if (route.rateLimiter !== null && !route.rateLimiter.take(this.remoteAddress, this.ctx.clock.now)) {
+      ex.reject(rateLimited(route.rateLimiter.retryAfterMs(this.remoteAddress, this.ctx.clock.now)));
       return;
     }
     if (rt.maxBodyBytes > 0 && head.contentLength > rt.maxBodyBytes) {

@@ -23,6 +23,7 @@ import {
   ParsedHead,
   parseResponseHead,
 } from '../http1/index.js';
+import type { UpstreamGuard } from '../resilience/index.js';
 import type { PickContext, Upstream } from '../upstream/index.js';
 import type { Clock } from './clock.js';
 import { preciseMs } from './clock.js';
@@ -56,6 +57,17 @@ export class Exchange implements UpstreamOwner {
   rt!: Runtime;
   route: CompiledRoute | null = null;
   upstream: Upstream<UpstreamConnection> | null = null;
+  private guard: UpstreamGuard<Exchange> | null = null;
+  /** Holds one of the upstream's admission slots (max_inflight). */
+  private admitted = false;
+  /** Waiting in the upstream's queue for a slot. */
+  private queued = false;
+  /** The current server admitted this try (breaker, connection limit): its outcome must be recorded. */
+  private acquired = false;
+  /** Coarse-clock start, for the retry deadline. */
+  private startedAtClock = 0;
+  private replayLimit = 0;
+  private backoffTimer: NodeJS.Timeout | undefined;
   method = '';
   /** The path as the client sent it (for logs); `target` is what goes upstream. */
   path = '';
@@ -141,6 +153,11 @@ export class Exchange implements UpstreamOwner {
     this.bytesOut = 0;
     this.failure = null;
     this.startedAt = preciseMs();
+    this.guard = null;
+    this.admitted = false;
+    this.queued = false;
+    this.acquired = false;
+    this.replayLimit = rt.replayBodyBytes;
   }
 
   /** Declares the request body framing (RFC 9112 §6.3). */
@@ -175,9 +192,67 @@ export class Exchange implements UpstreamOwner {
     this.active = true;
     this.route = route;
     this.upstream = route.upstream;
+    const guard = route.guard;
+    this.guard = guard;
     this.resLimits.maxHeadBytes = route.upstream.spec.maxResponseHeadBytes;
     this.resLimits.maxRequestLineBytes = route.upstream.spec.maxResponseHeadBytes;
+    this.replayLimit = guard.retry.bodyLimitBytes;
+    const now = this.clock.now;
+    this.startedAtClock = now;
+    guard.retry.budget?.recordRequest(now);
+    // Load shedding: a bounded FIFO queue in front of max_inflight, then 503 with Retry-After.
+    if (!guard.queue.tryAdmit()) {
+      if (guard.queue.enqueue(this, now)) {
+        this.queued = true;
+        return;
+      }
+      this.shed(`upstream "${route.upstream.name}" is at max_inflight and its queue is full`);
+      return;
+    }
+    this.admitted = true;
     this.dispatch();
+  }
+
+  /** A queued exchange got its slot. */
+  admitFromQueue(): void {
+    this.queued = false;
+    this.admitted = true;
+    this.dispatch();
+  }
+
+  /** The queue wait passed limits.queue_timeout. */
+  queueExpired(): void {
+    if (!this.queued) return;
+    this.queued = false;
+    this.shed(`waited longer than limits.queue_timeout for a slot of upstream "${this.upstream!.name}"`);
+  }
+
+  private shed(detail: string): void {
+    this.respondWithFailure(
+      failureOf('connection_limit_reached', 'overload_or_exhaustion', 'GW_LIMIT', detail, {
+        upstream: this.upstream!.name,
+        attempt: this.attempt,
+        retryAfterSeconds: this.guard!.retryAfterSeconds,
+      }),
+    );
+  }
+
+  /** Gives back the admission slot (or the queue place) this exchange held, exactly once. */
+  private leave(): void {
+    if (this.backoffTimer !== undefined) {
+      clearTimeout(this.backoffTimer);
+      this.backoffTimer = undefined;
+    }
+    const guard = this.guard;
+    if (guard === null) return;
+    if (this.queued) {
+      this.queued = false;
+      guard.queue.remove(this);
+    }
+    if (this.admitted) {
+      this.admitted = false;
+      guard.queue.release(this.clock.now)?.admitFromQueue();
+    }
   }
 
   // ---- choosing a server and a connection -------------------------------------------------------
@@ -189,11 +264,24 @@ export class Exchange implements UpstreamOwner {
     ctx.clientAddress = this.downstream.client.clientAddress;
     ctx.hashKey = this.hashKey;
     ctx.tried = this.tried;
+    const guard = this.guard!;
+    let limited = false;
     let server = upstream.pick(ctx) as Server | undefined;
+    // Connection limit or breaker (half-open admits a few probes): skip to another server.
+    while (server !== undefined && !guard.admit(server)) {
+      limited = true;
+      this.tried.push(server);
+      server = upstream.pick(ctx) as Server | undefined;
+    }
     // Every server was tried already: a retry may go back to one rather than give up.
-    if (server === undefined && this.tried.length > 0) {
+    if (server === undefined && this.attempt > 1) {
       ctx.tried = null;
       server = upstream.pick(ctx) as Server | undefined;
+      if (server !== undefined && !guard.admit(server)) server = undefined;
+    }
+    if (server === undefined && limited) {
+      this.shed(`every available server of upstream "${upstream.name}" is at its connection limit or probing`);
+      return;
     }
     if (server === undefined) {
       this.respondWithFailure(
@@ -216,6 +304,7 @@ export class Exchange implements UpstreamOwner {
 
   private useServer(server: Server, forceFresh: boolean): void {
     this.server = server;
+    this.acquired = true;
     server.inflight++;
     this.headWritten = false;
     this.resetResponse();
@@ -273,7 +362,7 @@ export class Exchange implements UpstreamOwner {
     }
     if (!this.replayable) this.dropKept();
     if (ok) {
-      this.setDeadline(Deadline.Read, this.upstream!.spec.readTimeoutMs);
+      this.setDeadline(Deadline.Read, this.headReadMs());
       if (!this.requestComplete) this.downstream.resumeBody();
     } else {
       this.setDeadline(Deadline.Send, this.upstream!.spec.sendTimeoutMs);
@@ -309,7 +398,7 @@ export class Exchange implements UpstreamOwner {
     const conn = this.conn;
     const sendable = conn !== null && this.headWritten;
     if (this.replayable) {
-      if (!sendable || this.keptBytes + chunk.length <= this.rt.replayBodyBytes) {
+      if (!sendable || this.keptBytes + chunk.length <= this.replayLimit) {
         this.kept.push(chunk);
         this.keptBytes += chunk.length;
       } else {
@@ -320,7 +409,7 @@ export class Exchange implements UpstreamOwner {
     if (!sendable) {
       // Not connected yet: hold the bytes, and stop reading the client once more than the replay
       // limit is waiting.
-      if (this.keptBytes > this.rt.replayBodyBytes) this.downstream.pauseBody();
+      if (this.keptBytes > this.replayLimit) this.downstream.pauseBody();
       return;
     }
     if (!conn.write(chunk)) {
@@ -345,15 +434,10 @@ export class Exchange implements UpstreamOwner {
    */
   failRequest(failure: Failure): boolean {
     if (!this.active) return true;
-    const conn = this.conn;
-    if (conn !== null) {
-      conn.owner = null;
-      conn.destroy();
-      this.conn = null;
-      this.server!.inflight--;
-    }
+    this.releaseServer();
     if (this.headSent) {
       this.active = false;
+      this.leave();
       this.failure = failure;
       this.observer.exchangeDone(this);
       return false;
@@ -386,8 +470,17 @@ export class Exchange implements UpstreamOwner {
     this.upstreamPaused = false;
   }
 
+  /** Time allowed for the response head: the read timeout, cut by per_try_timeout and the deadline. */
+  private headReadMs(): number {
+    const readMs = this.upstream!.spec.readTimeoutMs;
+    const tryMs = this.guard!.retry.tryTimeoutMs(this.startedAtClock, this.clock.now);
+    return tryMs > 0 && tryMs < readMs ? tryMs : readMs;
+  }
+
   onUpstreamData(conn: UpstreamConnection, chunk: Buffer): void {
-    if (this.deadlineKind !== Deadline.None) this.setDeadline(Deadline.Read, this.upstream!.spec.readTimeoutMs);
+    if (this.deadlineKind !== Deadline.None) {
+      this.setDeadline(Deadline.Read, this.headSent ? this.upstream!.spec.readTimeoutMs : this.headReadMs());
+    }
     if (this.headSent) {
       this.relayBody(chunk, 0, chunk.length);
       return;
@@ -471,6 +564,19 @@ export class Exchange implements UpstreamOwner {
         new UpstreamError('GW_PLAIN_HTTP_TO_TLS', 'upstream answered that it expects TLS'),
         'read_head',
       );
+      return;
+    }
+    const guard = this.guard!;
+    if (this.acquired) {
+      this.acquired = false;
+      guard.record(this.server!, !guard.isFailureStatus(status), this.headMs);
+    }
+    // A retriable status (503 from a server that is restarting, say): another server may do better.
+    if (guard.retry.retriableStatus(status) && this.replayable && this.requestComplete && this.mayRetry()) {
+      this.upstreamReusable = false;
+      this.abandonConnection();
+      this.server!.inflight--;
+      this.scheduleRetry();
       return;
     }
     if (status === 101) {
@@ -586,6 +692,7 @@ export class Exchange implements UpstreamOwner {
       conn.destroy();
     }
     this.active = false;
+    this.leave();
     this.downstream.finish(this);
     this.observer.exchangeDone(this);
   }
@@ -597,6 +704,7 @@ export class Exchange implements UpstreamOwner {
     this.server!.inflight--;
     const rest = headEnd < buf.length ? buf.subarray(headEnd) : null;
     this.active = false;
+    this.leave();
     this.downstream.tunnel(this, conn.detach(), rest);
     this.observer.exchangeDone(this);
   }
@@ -677,6 +785,10 @@ export class Exchange implements UpstreamOwner {
     });
     this.firstBytes = undefined;
     this.observer.upstreamFailed(this, failure);
+    if (this.acquired) {
+      this.acquired = false;
+      this.guard!.record(server, false, 0);
+    }
     const noByteReached = !this.headWritten || phase === 'connect' || phase === 'tls';
     const replayable = this.replayable && (noByteReached || IDEMPOTENT.has(this.method));
     // A reused keep-alive connection that the server had already closed: once more on a fresh one.
@@ -690,11 +802,70 @@ export class Exchange implements UpstreamOwner {
       this.useServer(server, true);
       return;
     }
-    if (replayable && this.attempt < this.upstream!.spec.attempts && !this.upgradeSent()) {
-      this.dispatch();
+    if (
+      replayable &&
+      !this.upgradeSent() &&
+      this.guard!.retry.retriableFailure(failure.type, failure.code, failure.phase) &&
+      this.mayRetry()
+    ) {
+      this.scheduleRetry();
       return;
     }
     this.respondWithFailure(failure);
+  }
+
+  private retryDelayMs = 0;
+
+  /**
+   * Whether another try may start: attempts left, the deadline not passed (backoff included) and the
+   * retry budget not spent, so that retries never multiply an outage.
+   */
+  private mayRetry(): boolean {
+    const policy = this.guard!.retry;
+    const now = this.clock.now;
+    const delay = policy.backoffMs(this.attempt);
+    if (!policy.mayRetry(this.attempt, this.startedAtClock, now, delay)) return false;
+    if (policy.budget !== undefined && !policy.budget.tryRetry(now)) return false;
+    this.retryDelayMs = delay;
+    return true;
+  }
+
+  /** The next try, after the backoff (a timer only on this failure path). */
+  private scheduleRetry(): void {
+    if (this.retryDelayMs <= 0) {
+      this.dispatch();
+      return;
+    }
+    this.backoffTimer = setTimeout(this.retryNow, this.retryDelayMs);
+  }
+
+  private readonly retryNow = (): void => {
+    this.backoffTimer = undefined;
+    if (this.active) this.dispatch();
+  };
+
+  /** Gives up the current try without an outcome: its connection is closed and the server released. */
+  private releaseServer(): void {
+    const conn = this.conn;
+    if (conn !== null) {
+      conn.owner = null;
+      conn.destroy();
+      this.conn = null;
+      this.server!.inflight--;
+    }
+    if (this.acquired) {
+      this.acquired = false;
+      this.guard?.abandon(this.server!);
+    }
+  }
+
+  /** Drops the current upstream connection (its response is not wanted). */
+  private abandonConnection(): void {
+    const conn = this.conn;
+    if (conn === null) return;
+    conn.owner = null;
+    conn.destroy();
+    this.conn = null;
   }
 
   private upgradeSent(): boolean {
@@ -720,11 +891,13 @@ export class Exchange implements UpstreamOwner {
       connectMs: this.connectMs,
       headMs: this.headMs,
     });
+    this.guard!.recordBodyFailure(this.server!);
     // Whatever the low-level error, what the client experiences is an incomplete response.
     this.failure =
       failure.type === 'http_response_incomplete' ? failure : { ...failure, type: 'http_response_incomplete' };
     this.observer.upstreamFailed(this, this.failure);
     this.active = false;
+    this.leave();
     this.downstream.abort(this);
     this.observer.exchangeDone(this);
   }
@@ -743,6 +916,7 @@ export class Exchange implements UpstreamOwner {
     this.headSent = true;
     this.bytesOut = this.method === 'HEAD' ? 0 : response.body.length;
     this.active = false;
+    this.leave();
     this.downstream.writeError(this, response);
     this.observer.exchangeDone(this);
   }
@@ -752,13 +926,8 @@ export class Exchange implements UpstreamOwner {
     if (!this.active) return;
     this.active = false;
     this.deadlineKind = Deadline.None;
-    const conn = this.conn;
-    if (conn !== null) {
-      conn.owner = null;
-      conn.destroy();
-      this.conn = null;
-      this.server!.inflight--;
-    }
+    this.releaseServer();
+    this.leave();
     this.status = 499;
     this.observer.exchangeDone(this);
   }

@@ -6,13 +6,15 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { Config, ListenConfig } from '../config/index.js';
+import { EventBus } from '../observe/events.js';
 import { ClientConnection } from './client-connection.js';
 import { Clock, type Sweepable } from './clock.js';
 import type { ProxyContext, TrackedConnection } from './context.js';
+import type { Exchange } from './exchange.js';
 import { serveHttp2Session } from './h2.js';
 import { parseListenAddress } from './listen-address.js';
 import type { ExchangeObserver } from './observer.js';
-import { compileRuntime, type Runtime } from './runtime.js';
+import { compileRuntime, type Runtime, type RuntimeDeps } from './runtime.js';
 import { closeIdle, expireIdle } from './upstream-pool.js';
 
 interface BoundListener {
@@ -23,6 +25,8 @@ interface BoundListener {
 
 export interface GatewayOptions {
   observer: ExchangeObserver;
+  /** Where transitions (health, ejection, breaker, drain, panic) go; a new bus when omitted. */
+  events?: EventBus | undefined;
 }
 
 export class Gateway implements Sweepable {
@@ -30,11 +34,14 @@ export class Gateway implements Sweepable {
   private readonly listeners = new Map<string, BoundListener>();
   private readonly h2 = http2.createServer();
   private stopped = false;
+  readonly events: EventBus;
+  private lastPruneMs = 0;
 
   constructor(config: Config, options: GatewayOptions) {
     const clock = new Clock();
+    this.events = options.events ?? new EventBus();
     this.ctx = {
-      runtime: compileRuntime(config),
+      runtime: compileRuntime(config, this.deps(clock)),
       clock,
       observer: options.observer,
       connections: new Set<TrackedConnection>(),
@@ -44,6 +51,10 @@ export class Gateway implements Sweepable {
     this.h2.on('session', (session) => serveHttp2Session(session, this.ctx));
   }
 
+  private deps(clock: Clock): RuntimeDeps {
+    return { time: clock, emit: (event) => this.events.emit(event) };
+  }
+
   get runtime(): Runtime {
     return this.ctx.runtime;
   }
@@ -51,6 +62,7 @@ export class Gateway implements Sweepable {
   /** Binds every listener of the current config. Rejects (binding nothing new) when one fails. */
   async start(): Promise<void> {
     await this.syncListeners(this.ctx.runtime.config.listen);
+    for (const guard of this.ctx.runtime.guards.values()) guard.start();
   }
 
   /** Addresses actually bound, e.g. `127.0.0.1:8080` (useful with port 0). */
@@ -69,12 +81,14 @@ export class Gateway implements Sweepable {
    * on the runtime they started with. The caller has validated the config already.
    */
   async reload(config: Config): Promise<Runtime> {
-    const next = compileRuntime(config);
+    const next = compileRuntime(config, this.deps(this.ctx.clock));
     await this.syncListeners(config.listen);
     const previous = this.ctx.runtime;
     this.ctx.runtime = next;
+    for (const guard of next.guards.values()) guard.start();
     for (const upstream of previous.upstreams.values()) upstream.retired = true;
     closeIdle(previous.upstreams.values());
+    await Promise.all([...previous.guards.values()].map((g) => g.stop()));
     return next;
   }
 
@@ -134,7 +148,16 @@ export class Gateway implements Sweepable {
   }
 
   sweep(nowMs: number): void {
-    expireIdle(this.ctx.runtime.upstreams.values(), nowMs);
+    const rt = this.ctx.runtime;
+    expireIdle(rt.upstreams.values(), nowMs);
+    for (const guard of rt.guards.values()) {
+      guard.tick();
+      guard.queue.expire(nowMs, expireQueued);
+    }
+    if (nowMs - this.lastPruneMs >= 10_000) {
+      this.lastPruneMs = nowMs;
+      for (const limiter of rt.rateLimiters) limiter.prune(nowMs);
+    }
   }
 
   /**
@@ -154,7 +177,12 @@ export class Gateway implements Sweepable {
     }
     for (const c of [...this.ctx.connections]) c.destroy();
     closeIdle(this.ctx.runtime.upstreams.values());
+    await Promise.all([...this.ctx.runtime.guards.values()].map((g) => g.stop()));
     this.h2.close();
     this.ctx.clock.stop();
   }
+}
+
+function expireQueued(ex: Exchange): void {
+  ex.queueExpired();
 }

@@ -15,7 +15,7 @@ import { Exchange } from './exchange.js';
 import { type ClientFacts, forwardedNode, forwardingLines } from './forward-head.js';
 import { generateRequestId, isSaneRequestId } from './request-id.js';
 import { hostWithoutPort } from './router.js';
-import { forwardedTarget } from './runtime.js';
+import { forwardedTarget, rateLimited } from './runtime.js';
 
 /** Fields HTTP/2 forbids or that this hop rebuilds (RFC 9113 §8.2.2). */
 const SKIP_REQUEST = new Set([
@@ -132,6 +132,10 @@ class H2Downstream implements Downstream {
         ...failureOf('destination_not_found', 'other', 'GW_NO_ROUTE', 'no route matches this request'),
         status: 404,
       });
+      return;
+    }
+    if (route.rateLimiter !== null && !route.rateLimiter.take(this.client.clientAddress, this.ctx.clock.now)) {
+      ex.reject(rateLimited(route.rateLimiter.retryAfterMs(this.client.clientAddress, this.ctx.clock.now)));
       return;
     }
     const hasBody = !stream.readableEnded && !(stream as unknown as { endAfterHeaders: boolean }).endAfterHeaders;

@@ -111,7 +111,9 @@ export class UpstreamGuard<Q> {
         host: s.host,
         port: s.port,
         socketPath: s.socketPath,
-        tls: s.tls ? { ca: s.tls.ca, servername: s.tls.servername, rejectUnauthorized: s.tls.rejectUnauthorized } : undefined,
+        tls: s.tls
+          ? { ca: s.tls.ca, servername: s.tls.servername, rejectUnauthorized: s.tls.rejectUnauthorized }
+          : undefined,
       }));
       this.checker = new ActiveHealthChecker(name, targets, health.active, (t) => this.onHealthTransition(t));
     }
@@ -141,6 +143,12 @@ export class UpstreamGuard<Q> {
     if (!success) this.refresh();
   }
 
+  /** A response cut after its head: counts against the server's passive health. */
+  recordBodyFailure(server: UpstreamServer<unknown>): void {
+    this.outliers.recordFailure(server.index);
+    this.refresh();
+  }
+
   /**
    * May a request go to `server` now? Checks the per-server connection limit and the breaker (a
    * half-open breaker admits only a few probes). A true must be followed by `record` or `abandon`.
@@ -162,7 +170,12 @@ export class UpstreamGuard<Q> {
     if (guard === undefined) return false;
     if (guard.draining !== draining) {
       guard.draining = draining;
-      this.emit({ kind: 'drain', upstream: this.upstream.name, server: this.upstream.servers[index]!.address, draining });
+      this.emit({
+        kind: 'drain',
+        upstream: this.upstream.name,
+        server: this.upstream.servers[index]!.address,
+        draining,
+      });
       this.refresh();
     }
     return true;
@@ -215,7 +228,13 @@ export class UpstreamGuard<Q> {
     }
     if (panic !== this.panic) {
       this.panic = panic;
-      this.emit({ kind: 'panic', upstream: this.upstream.name, active: panic, available: usablePrimaries, total: primaries });
+      this.emit({
+        kind: 'panic',
+        upstream: this.upstream.name,
+        active: panic,
+        available: usablePrimaries,
+        total: primaries,
+      });
     }
   }
 
@@ -225,7 +244,9 @@ export class UpstreamGuard<Q> {
       healthy: g.healthy,
       draining: g.draining,
       passive: this.outliers.state(index),
-      ejected_until: this.outliers.isEjected(index, this.time.now) ? new Date(this.outliers.ejectedUntilMs(index)).toISOString() : undefined,
+      ejected_until: this.outliers.isEjected(index, this.time.now)
+        ? new Date(this.outliers.ejectedUntilMs(index)).toISOString()
+        : undefined,
       breaker: g.breaker?.state ?? 'none',
       last_check: g.lastCheck || undefined,
     };

@@ -3,6 +3,14 @@
  * breakers, retry policy and budget, admission queue, rate limiter and slow start. Each is driven by the
  * time its caller passes in and reports every transition as a ResilienceEvent.
  */
+
+export {
+  ActiveHealthChecker,
+  type ActiveHealthConfig,
+  type HealthState,
+  type HealthTransition,
+  type ProbeTarget,
+} from './active-health.js';
 export { type BreakerOptions, CircuitBreaker } from './breaker.js';
 export { ResilienceConfigError } from './errors.js';
 export {
@@ -18,6 +26,7 @@ export {
   type RestoredEvent,
   type ServerHealthState,
 } from './events.js';
+export { type GuardEvent, type ServerGuard, UpstreamGuard } from './guard.js';
 export { OutlierDetector, type PassiveHealthOptions, p99Above } from './passive-health.js';
 export { AdmissionQueue, type AdmissionQueueOptions } from './queue.js';
 export { DEFAULT_MAX_KEYS, RateLimiter, type RateLimitOptions } from './rate-limit.js';
@@ -32,11 +41,3 @@ export {
 export { effectiveWeight, SLOW_START_INITIAL_FRACTION } from './slow-start.js';
 export type { TimeSource } from './time.js';
 export { RollingCounter } from './window.js';
-export {
-  ActiveHealthChecker,
-  type ActiveHealthConfig,
-  type HealthState,
-  type HealthTransition,
-  type ProbeTarget,
-} from './active-health.js';
-export { type GuardEvent, type ServerGuard, UpstreamGuard } from './guard.js';
