@@ -65,8 +65,8 @@ async function measure(ctx: ScenarioContext, scenario: Scenario, started: Starte
   const isProxy = before !== undefined && after !== undefined;
   return {
     requestsPerSec: wrk.requestsPerSec,
-    p50Us: wrk.latencyUs.p50,
-    p99Us: wrk.latencyUs.p99,
+    p50Us: wrk.requests > 0 ? wrk.latencyUs.p50 : undefined,
+    p99Us: wrk.requests > 0 ? wrk.latencyUs.p99 : undefined,
     requests: wrk.requests,
     errors: wrkErrorCount(wrk),
     cpuUsPerRequest: isProxy
@@ -128,6 +128,11 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario): Pro
           continue;
         }
         target.outcome.runs.push(m);
+        if (m.requests === 0) {
+          // A proxy that stops answering (stuck upstream sockets, say) completes nothing and may not
+          // even produce timeouts in wrk's counts; the run still counts as 0 req/s.
+          target.outcome.problem ??= `run ${run + 1}: no request completed in ${ctx.options.durationSec} s`;
+        }
         const cpu = m.cpuUsPerRequest === undefined ? '' : `, ${m.cpuUsPerRequest.toFixed(1)} µs/req`;
         ctx.log(
           `[${scenario.name} ${run + 1}/${ctx.options.runs}] ${target.definition.label}: ` +
