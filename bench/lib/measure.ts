@@ -83,6 +83,7 @@ async function startAll(ctx: ScenarioContext, scenario: Scenario, outcomes: Targ
   const expected = ctx.backend.bodies.get(scenario.path)!;
   const live: LiveTarget[] = [];
   for (const definition of TARGETS.filter((t) => ctx.options.targets.includes(t.name))) {
+    if (ctx.group.closed) break;
     const outcome: TargetOutcome = { name: definition.name, label: definition.label, runs: [], problem: undefined };
     outcomes.push(outcome);
     outcome.problem = definition.unavailable?.(env);
@@ -110,8 +111,9 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario): Pro
   const outcomes: TargetOutcome[] = [];
   const live = await startAll(ctx, scenario, outcomes);
   try {
-    for (let run = 0; run < ctx.options.runs; run++) {
+    for (let run = 0; run < ctx.options.runs && !ctx.group.closed; run++) {
       for (const target of rotate(live, run)) {
+        if (ctx.group.closed) break;
         const proxy = target.started.process;
         if (proxy !== undefined && !proxy.running) {
           target.outcome.problem ??= `${proxy.describeExit()} before run ${run + 1}`;
@@ -123,6 +125,7 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario): Pro
         } catch (err) {
           // One target failing (wrk refused, the proxy crashed) must not end the others' runs.
           if (!(err instanceof BenchError)) throw err;
+          if (ctx.group.closed) break; // Interrupted: wrk was stopped, not the target's fault.
           target.outcome.problem ??= `run ${run + 1}: ${err.message}`;
           ctx.log(`[${scenario.name} ${run + 1}/${ctx.options.runs}] ${target.definition.label}: ${err.message}`);
           continue;
