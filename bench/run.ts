@@ -54,7 +54,9 @@ async function bench(options: BenchOptions, group: ProcessGroup, dir: string): P
   const sections: ScenarioSection[] = [];
   for (const scenario of options.scenarios) {
     log(`== ${scenario.name}: ${scenario.title}`);
-    const summaries = (await runScenario(ctx, scenario)).map(summarise);
+    const outcomes = await runScenario(ctx, scenario);
+    if (group.closed) break;
+    const summaries = outcomes.map(summarise);
     const section = { scenario, rows: scenarioRows(summaries), notes: scenarioNotes(summaries) };
     sections.push(section);
     process.stdout.write(
@@ -78,7 +80,7 @@ async function main(): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'gatewise-bench-'));
   let cleaned: Promise<void> | undefined;
   const cleanup = (): Promise<void> =>
-    (cleaned ??= group.stopAll().finally(() => rm(dir, { recursive: true, force: true })));
+    (cleaned ??= group.close().finally(() => rm(dir, { recursive: true, force: true })));
   const interrupted = (signal: NodeJS.Signals): void => {
     log(`${signal}: stopping every process the benchmark started`);
     void cleanup().finally(() => process.exit(130));
@@ -92,6 +94,8 @@ async function main(): Promise<number> {
   });
   try {
     const sections = await bench(options, group, dir);
+    // Interrupted: the signal handler finishes the cleanup and exits; no partial report.
+    if (group.closed) return 130;
     const elapsedSec = (Date.now() - startedAt) / 1000;
     log(`done in ${Math.round(elapsedSec)} s`);
     if (options.resultsPath !== null) {

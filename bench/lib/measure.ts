@@ -65,8 +65,8 @@ async function measure(ctx: ScenarioContext, scenario: Scenario, started: Starte
   const isProxy = before !== undefined && after !== undefined;
   return {
     requestsPerSec: wrk.requestsPerSec,
-    p50Us: wrk.latencyUs.p50,
-    p99Us: wrk.latencyUs.p99,
+    p50Us: wrk.requests > 0 ? wrk.latencyUs.p50 : undefined,
+    p99Us: wrk.requests > 0 ? wrk.latencyUs.p99 : undefined,
     requests: wrk.requests,
     errors: wrkErrorCount(wrk),
     cpuUsPerRequest: isProxy
@@ -83,6 +83,7 @@ async function startAll(ctx: ScenarioContext, scenario: Scenario, outcomes: Targ
   const expected = ctx.backend.bodies.get(scenario.path)!;
   const live: LiveTarget[] = [];
   for (const definition of TARGETS.filter((t) => ctx.options.targets.includes(t.name))) {
+    if (ctx.group.closed) break;
     const outcome: TargetOutcome = { name: definition.name, label: definition.label, runs: [], problem: undefined };
     outcomes.push(outcome);
     outcome.problem = definition.unavailable?.(env);
@@ -110,8 +111,9 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario): Pro
   const outcomes: TargetOutcome[] = [];
   const live = await startAll(ctx, scenario, outcomes);
   try {
-    for (let run = 0; run < ctx.options.runs; run++) {
+    for (let run = 0; run < ctx.options.runs && !ctx.group.closed; run++) {
       for (const target of rotate(live, run)) {
+        if (ctx.group.closed) break;
         const proxy = target.started.process;
         if (proxy !== undefined && !proxy.running) {
           target.outcome.problem ??= `${proxy.describeExit()} before run ${run + 1}`;
@@ -123,11 +125,17 @@ export async function runScenario(ctx: ScenarioContext, scenario: Scenario): Pro
         } catch (err) {
           // One target failing (wrk refused, the proxy crashed) must not end the others' runs.
           if (!(err instanceof BenchError)) throw err;
+          if (ctx.group.closed) break; // Interrupted: wrk was stopped, not the target's fault.
           target.outcome.problem ??= `run ${run + 1}: ${err.message}`;
           ctx.log(`[${scenario.name} ${run + 1}/${ctx.options.runs}] ${target.definition.label}: ${err.message}`);
           continue;
         }
         target.outcome.runs.push(m);
+        if (m.requests === 0) {
+          // A proxy that stops answering (stuck upstream sockets, say) completes nothing and may not
+          // even produce timeouts in wrk's counts; the run still counts as 0 req/s.
+          target.outcome.problem ??= `run ${run + 1}: no request completed in ${ctx.options.durationSec} s`;
+        }
         const cpu = m.cpuUsPerRequest === undefined ? '' : `, ${m.cpuUsPerRequest.toFixed(1)} µs/req`;
         ctx.log(
           `[${scenario.name} ${run + 1}/${ctx.options.runs}] ${target.definition.label}: ` +

@@ -85,8 +85,21 @@ export interface SpawnOptions {
 /** Owns every child the benchmark starts, so each one is stopped at the end, on errors and on SIGINT. */
 export class ProcessGroup {
   private readonly members = new Set<ManagedProcess>();
+  private isClosed = false;
+
+  /** True once close() was called: nothing new starts, so the caller's loops can stop early. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Stops every member and refuses new ones (on SIGINT, while the benchmark's loop may still run). */
+  async close(): Promise<void> {
+    this.isClosed = true;
+    await this.stopAll();
+  }
 
   spawn(name: string, command: string, args: readonly string[], options: SpawnOptions): ManagedProcess {
+    if (this.isClosed) throw new BenchError('GW_BENCH_CHILD', `not starting ${name}: the benchmark is stopping`);
     // taskset execs the command, so the child's pid is the pinned program's own pid.
     const child = spawn('taskset', ['-c', options.cpus, command, ...args], {
       cwd: options.cwd,

@@ -1,8 +1,9 @@
 /** What one measured run of one target produced. Proxy-only fields are undefined for `direct`. */
 export interface RunMeasurement {
   requestsPerSec: number;
-  p50Us: number;
-  p99Us: number;
+  /** Undefined when no request completed (wrk then prints zeros that are not latencies). */
+  p50Us: number | undefined;
+  p99Us: number | undefined;
   requests: number;
   /** Socket errors plus non-2xx/3xx responses reported by wrk. */
   errors: number;

@@ -72,3 +72,18 @@ test('freePort returns a port that can be bound', async (t) => {
   await once(server, 'listening');
   assert.equal((server.address() as { port: number }).port, port);
 });
+
+test('close stops every member and refuses new ones', async (t) => {
+  const group = new ProcessGroup();
+  t.after(() => group.stopAll());
+  const a = group.spawn('a', 'sleep', ['30'], { cpus: '0' });
+  const b = group.spawn('b', 'sleep', ['30'], { cpus: '1' });
+  await group.close();
+  assert.equal(group.closed, true);
+  assert.equal(a.running, false);
+  assert.equal(b.running, false);
+  assert.throws(
+    () => group.spawn('c', 'sleep', ['30'], { cpus: '0' }),
+    (err: unknown) => err instanceof BenchError && err.code === 'GW_BENCH_CHILD',
+  );
+});

@@ -98,6 +98,21 @@ test('without an nginx row the ratio columns stay empty', () => {
   assert.equal(cells[7], '–');
 });
 
+test('a run where nothing completed counts as 0 req/s without latencies', () => {
+  const s = summarise({
+    name: 'http-proxy',
+    label: 'http-proxy',
+    problem: 'run 1: no request completed in 5 s',
+    runs: [run({ requestsPerSec: 0, requests: 0, p50Us: undefined, p99Us: undefined, cpuUsPerRequest: undefined })],
+  });
+  const row = scenarioRows([s])[0]!;
+  const cells = 'cells' in row ? row.cells : [];
+  assert.equal(cells[1], '0');
+  assert.equal(cells[3], '–');
+  assert.equal(cells[4], '–');
+  assert.deepEqual(scenarioNotes([s]), ['http-proxy: run 1: no request completed in 5 s']);
+});
+
 test('a problem after some runs becomes a note under the table', () => {
   const s = summarise({ name: 'undici', label: 'undici', problem: 'exited (SIGSEGV)', runs: [run({})] });
   assert.deepEqual(scenarioNotes([s]), ['undici: exited (SIGSEGV)']);

@@ -108,6 +108,8 @@ test('builds a one-thread wrk command with latency statistics', () => {
     '-t1',
     '-c64',
     '-d5s',
+    '--timeout',
+    '10s',
     '--latency',
     'http://127.0.0.1:1/small',
   ]);
