@@ -5,7 +5,7 @@
 import { AdminServer } from './admin/index.js';
 import { type Config, loadConfigFile, redactConfig } from './config/index.js';
 import { ConfigError, formatProblem } from './errors.js';
-import { createLogs, type LogFormat, LogObserver, type Logs } from './observe/index.js';
+import { createLogs, EventBus, type LogFormat, LogObserver, type Logs } from './observe/index.js';
 import { Gateway } from './proxy/index.js';
 
 export interface ServiceOptions {
@@ -20,6 +20,7 @@ export type ReloadResult = { ok: true; generation: number } | { ok: false; probl
 export class Service {
   readonly gateway: Gateway;
   readonly logs: Logs;
+  readonly events: EventBus;
   private admin: AdminServer | undefined;
   adminAddress = '';
   private reloading: Promise<ReloadResult> | undefined;
@@ -32,8 +33,18 @@ export class Service {
       format: options.logFormat ?? config.log.format,
       file: config.log.file,
     });
-    const observer = new LogObserver(this.logs.logger, () => this.gateway.runtime.accessLog);
-    this.gateway = new Gateway(config, { observer });
+    const observer = new LogObserver(this.logs.logger, () => this.gateway.runtime.accessLog, this.logs.writeLine);
+    this.events = new EventBus();
+    // Every transition is one log record: warn when a server goes out, info when it comes back.
+    this.events.on((event) => {
+      const out =
+        (event.kind === 'health' && event.to === 'unhealthy') ||
+        event.kind === 'ejected' ||
+        (event.kind === 'breaker' && event.to === 'open') ||
+        (event.kind === 'panic' && event.active);
+      this.logs.logger[out ? 'warn' : 'info']({ msg: `event: ${event.kind}`, ...event });
+    });
+    this.gateway = new Gateway(config, { observer, events: this.events });
   }
 
   async start(): Promise<void> {
@@ -50,6 +61,16 @@ export class Service {
           method: 'GET',
           path: '/api/config',
           handle: async () => ({ status: 200, body: redactConfig(this.gateway.runtime.config) }),
+        },
+        {
+          method: 'GET',
+          path: '/api/events',
+          handle: async () => ({ status: 200, body: { counts: this.events.counts, recent: this.events.recent() } }),
+        },
+        {
+          method: 'POST',
+          path: /^\/api\/upstreams\/([^/]+)\/servers\/(\d+)\/(drain|undrain)$/,
+          handle: async (_req, [name, index, action]) => this.drain(name!, Number(index), action === 'drain'),
         },
         {
           method: 'POST',
@@ -78,7 +99,11 @@ export class Service {
       upstreams: [...rt.upstreams.values()].map((u) => ({
         name: u.name,
         balance: u.spec.balance,
+        panic: rt.guards.get(u.name)?.panic ?? false,
+        queued: rt.guards.get(u.name)?.queue.length ?? 0,
+        admitted: rt.guards.get(u.name)?.queue.inflight ?? 0,
         servers: u.servers.map((s) => ({
+          index: s.index,
           url: s.key,
           backup: s.backup,
           weight: s.weight,
@@ -86,9 +111,20 @@ export class Service {
           inflight: s.inflight,
           open_connections: s.open,
           idle_connections: s.idle.length,
+          ...rt.guards.get(u.name)?.snapshot(s.index),
         })),
       })),
     };
+  }
+
+  /** Drain (no new requests; in-flight ones finish) or undrain one server of an upstream. */
+  private async drain(name: string, index: number, draining: boolean): Promise<{ status: number; body: unknown }> {
+    const guard = this.gateway.runtime.guards.get(name);
+    if (guard === undefined) return { status: 404, body: { error: `no upstream named "${name}"` } };
+    if (!guard.setDraining(index, draining))
+      return { status: 404, body: { error: `upstream "${name}" has no server ${index}` } };
+    const server = this.gateway.runtime.upstreams.get(name)!.servers[index]!;
+    return { status: 200, body: { upstream: name, server: server.key, draining, inflight: server.inflight } };
   }
 
   /** Re-reads the config file and swaps it in; an invalid file changes nothing. */

@@ -8,8 +8,9 @@ import { parseListenAddress } from '../proxy/listen-address.js';
 
 export interface AdminRoute {
   method: string;
-  path: string;
-  handle(req: http.IncomingMessage): Promise<{ status: number; body: unknown }>;
+  /** An exact path, or a pattern whose groups become `params`. */
+  path: string | RegExp;
+  handle(req: http.IncomingMessage, params: readonly string[]): Promise<{ status: number; body: unknown }>;
 }
 
 export class AdminServer {
@@ -32,14 +33,25 @@ export class AdminServer {
       send(res, 401, { error: 'a bearer token is required' });
       return;
     }
-    const path = (req.url ?? '/').split('?')[0];
-    const route = this.routes.find((r) => r.path === path && r.method === req.method);
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    let params: string[] = [];
+    let pathMatched = false;
+    let route: AdminRoute | undefined;
+    for (const r of this.routes) {
+      const match = typeof r.path === 'string' ? (r.path === path ? [path] : null) : r.path.exec(path);
+      if (match === null) continue;
+      pathMatched = true;
+      if (r.method === req.method) {
+        route = r;
+        params = match.slice(1).map((p) => decodeURIComponent(p ?? ''));
+        break;
+      }
+    }
     if (!route) {
-      const other = this.routes.some((r) => r.path === path);
-      send(res, other ? 405 : 404, { error: other ? 'method not allowed' : 'not found' });
+      send(res, pathMatched ? 405 : 404, { error: pathMatched ? 'method not allowed' : 'not found' });
       return;
     }
-    const { status, body } = await route.handle(req);
+    const { status, body } = await route.handle(req, params);
     send(res, status, body);
   }
 

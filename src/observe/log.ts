@@ -16,6 +16,12 @@ export interface LogOptions {
 
 export interface Logs {
   readonly logger: Logger;
+  /**
+   * Writes one pre-serialised NDJSON line (with its newline) to the same destination as `logger`,
+   * for the access log: pino's record format, without a serialisation pass per request. Undefined
+   * with the pretty format or when info records are off.
+   */
+  readonly writeLine: ((line: string) => void) | undefined;
   flush(): void;
 }
 
@@ -34,28 +40,22 @@ export function createLogs(options: LogOptions): Logs {
         },
       },
     });
-    return { logger, flush: () => logger.flush() };
+    return { logger, writeLine: undefined, flush: () => logger.flush() };
   }
+  // Buffered asynchronous writes (one syscall per 8 KiB, not per line), flushed at least every
+  // 200 ms so a quiet gateway's lines are not held back.
   const destination = pino.destination({
     dest: options.file === '' ? 1 : options.file,
     sync: false,
     minLength: 8192,
+    periodicFlush: 200,
     mkdir: true,
   });
   const logger = pino({ level: options.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, destination);
-  // Buffered writes, flushed at least every 200 ms so a quiet gateway's lines are not held back.
-  const timer = setInterval(() => {
-    try {
-      destination.flush();
-    } catch {
-      // The file is not open yet: the next tick flushes.
-    }
-  }, 200);
-  timer.unref();
   return {
     logger,
+    writeLine: logger.isLevelEnabled('info') ? (line: string) => destination.write(line) : undefined,
     flush: () => {
-      clearInterval(timer);
       try {
         destination.flushSync();
       } catch {

@@ -62,7 +62,7 @@ export class Gateway implements Sweepable {
   /** Binds every listener of the current config. Rejects (binding nothing new) when one fails. */
   async start(): Promise<void> {
     await this.syncListeners(this.ctx.runtime.config.listen);
-    for (const guard of this.ctx.runtime.guards.values()) guard.start();
+    await Promise.all([...this.ctx.runtime.guards.values()].map((g) => g.start()));
   }
 
   /** Addresses actually bound, e.g. `127.0.0.1:8080` (useful with port 0). */
@@ -85,7 +85,7 @@ export class Gateway implements Sweepable {
     await this.syncListeners(config.listen);
     const previous = this.ctx.runtime;
     this.ctx.runtime = next;
-    for (const guard of next.guards.values()) guard.start();
+    await Promise.all([...next.guards.values()].map((g) => g.start()));
     for (const upstream of previous.upstreams.values()) upstream.retired = true;
     closeIdle(previous.upstreams.values());
     await Promise.all([...previous.guards.values()].map((g) => g.stop()));

@@ -110,7 +110,10 @@ export function compileRuntime(config: Config, deps: RuntimeDeps): Runtime {
       requestEdits: compileHeaderEdits(r.request_headers),
       responseEdits: compileHeaderEdits(r.response_headers),
       guard: guards.get(r.upstream)!,
-      rateLimiter: r.rate_limit ? new RateLimiter(r.rate_limit) : null,
+      // burst 0 means "as many as rate" (the config's documented default).
+      rateLimiter: r.rate_limit
+        ? new RateLimiter({ ...r.rate_limit, burst: r.rate_limit.burst > 0 ? r.rate_limit.burst : r.rate_limit.rate })
+        : null,
     };
     if (route.rateLimiter) rateLimiters.push(route.rateLimiter);
     return { match: { host: r.match.host, path, methods: r.match.methods }, route };

@@ -14,7 +14,8 @@ export function takeIdle(server: Server, nowMs: number): UpstreamConnection | un
   const idle = server.idle;
   while (idle.length > 0) {
     const conn = idle.pop()!;
-    if (!conn.closed && conn.idleUntil > nowMs) return conn;
+    // A connection whose server already sent FIN ('end' seen, 'close' not yet) is not reused.
+    if (!conn.closed && !conn.socket.readableEnded && conn.idleUntil > nowMs) return conn;
     conn.destroy();
   }
   return undefined;

@@ -9,7 +9,7 @@
  */
 import type { UpstreamConfig } from '../config/index.js';
 import type { Upstream, UpstreamServer } from '../upstream/index.js';
-import { ActiveHealthChecker, type HealthTransition, type ProbeTarget } from './active-health.js';
+import type { ActiveHealthChecker, HealthTransition, ProbeTarget } from './active-health.js';
 import { CircuitBreaker } from './breaker.js';
 import type { EventSink, ResilienceEvent } from './events.js';
 import { OutlierDetector } from './passive-health.js';
@@ -51,6 +51,9 @@ export class UpstreamGuard<Q> {
   private readonly panicThreshold: number;
   private readonly slowStartMs: number;
   private checker: ActiveHealthChecker | undefined;
+  private probeTargets: ProbeTarget[] = [];
+  private readonly activeConfig: UpstreamConfig['health']['active'];
+  private stopped = false;
   panic = false;
 
   constructor(
@@ -105,7 +108,7 @@ export class UpstreamGuard<Q> {
     this.panicThreshold = health.panic_threshold;
     this.slowStartMs = config.slow_start;
     if (health.active) {
-      const targets: ProbeTarget[] = upstream.servers.map((s) => ({
+      this.probeTargets = upstream.servers.map((s) => ({
         name: s.address,
         kind: s.kind,
         host: s.host,
@@ -115,16 +118,27 @@ export class UpstreamGuard<Q> {
           ? { ca: s.tls.ca, servername: s.tls.servername, rejectUnauthorized: s.tls.rejectUnauthorized }
           : undefined,
       }));
-      this.checker = new ActiveHealthChecker(name, targets, health.active, (t) => this.onHealthTransition(t));
     }
+    this.activeConfig = health.active;
     this.refresh();
   }
 
-  start(): void {
-    this.checker?.start();
+  /**
+   * Starts active checks, if configured. The checker (and undici with it, about 12 MB) is loaded
+   * only by upstreams that use active checks.
+   */
+  async start(): Promise<void> {
+    if (this.activeConfig === undefined || this.checker !== undefined || this.stopped) return;
+    const { ActiveHealthChecker } = await import('./active-health.js');
+    if (this.stopped) return;
+    this.checker = new ActiveHealthChecker(this.upstream.name, this.probeTargets, this.activeConfig, (t) =>
+      this.onHealthTransition(t),
+    );
+    this.checker.start();
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.checker?.stop();
   }
 

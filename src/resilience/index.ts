@@ -4,13 +4,7 @@
  * time its caller passes in and reports every transition as a ResilienceEvent.
  */
 
-export {
-  ActiveHealthChecker,
-  type ActiveHealthConfig,
-  type HealthState,
-  type HealthTransition,
-  type ProbeTarget,
-} from './active-health.js';
+export type { ActiveHealthConfig, HealthState, HealthTransition, ProbeTarget } from './active-health.js';
 export { type BreakerOptions, CircuitBreaker } from './breaker.js';
 export { ResilienceConfigError } from './errors.js';
 export {
