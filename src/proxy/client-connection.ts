@@ -115,6 +115,7 @@ export class ClientConnection implements Downstream, Sweepable, TrackedConnectio
       forwardedFor: forwardedNode(this.remoteAddress),
       trusted: rt.isTrusted(this.remoteAddress),
       proto: this.proto,
+      forwardingCache: { host: '', lines: '' },
     };
   }
 

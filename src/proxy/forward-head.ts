@@ -15,6 +15,12 @@ export interface ClientFacts {
   /** The client is in `trust_proxies`: its X-Forwarded-* and Forwarded values are kept and extended. */
   readonly trusted: boolean;
   readonly proto: 'http' | 'https';
+  /**
+   * The forwarding lines last built for this client and host (untrusted clients: they do not depend on
+   * the request otherwise). A connection's requests almost always repeat the host, so the lines are
+   * built once per connection, not once per request.
+   */
+  readonly forwardingCache: { host: string; lines: string };
 }
 
 export interface RequestHeadParts {
@@ -124,7 +130,12 @@ export function buildRequestHead(
       joinedValues(head, Field.Forwarded),
     );
   } else {
-    out += forwardingLines(client, parts.host, '', '', '', '');
+    const cache = client.forwardingCache;
+    if (cache.lines === '' || cache.host !== parts.host) {
+      cache.host = parts.host;
+      cache.lines = forwardingLines(client, parts.host, '', '', '', '');
+    }
+    out += cache.lines;
   }
   out += `Via: ${parts.via}\r\n`;
   out += `${parts.requestIdHeader}: ${parts.requestId}\r\n`;

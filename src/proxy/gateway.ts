@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { Config, ListenConfig } from '../config/index.js';
 import { EventBus } from '../observe/events.js';
+import { type HostLookup, HostResolver } from '../upstream/index.js';
 import { ClientConnection } from './client-connection.js';
 import { Clock, type Sweepable } from './clock.js';
 import type { ProxyContext, TrackedConnection } from './context.js';
@@ -14,7 +15,7 @@ import type { Exchange } from './exchange.js';
 import { serveHttp2Session } from './h2.js';
 import { parseListenAddress } from './listen-address.js';
 import type { ExchangeObserver } from './observer.js';
-import { compileRuntime, type Runtime, type RuntimeDeps } from './runtime.js';
+import { compileRuntime, hostNameOf, type Runtime, type RuntimeDeps } from './runtime.js';
 import { closeIdle, expireIdle } from './upstream-pool.js';
 
 interface BoundListener {
@@ -27,6 +28,8 @@ export interface GatewayOptions {
   observer: ExchangeObserver;
   /** Where transitions (health, ejection, breaker, drain, panic) go; a new bus when omitted. */
   events?: EventBus | undefined;
+  /** Host name lookup for server URLs (tests inject one); the system resolver when omitted. */
+  lookup?: HostLookup | undefined;
 }
 
 export class Gateway implements Sweepable {
@@ -36,10 +39,14 @@ export class Gateway implements Sweepable {
   private stopped = false;
   readonly events: EventBus;
   private lastPruneMs = 0;
+  /** One resolver per host name in the current config's server URLs. */
+  private readonly resolvers = new Map<string, HostResolver>();
+  private readonly lookup: HostLookup | undefined;
 
   constructor(config: Config, options: GatewayOptions) {
     const clock = new Clock();
     this.events = options.events ?? new EventBus();
+    this.lookup = options.lookup;
     this.ctx = {
       runtime: compileRuntime(config, this.deps(clock)),
       clock,
@@ -52,7 +59,15 @@ export class Gateway implements Sweepable {
   }
 
   private deps(clock: Clock): RuntimeDeps {
-    return { time: clock, emit: (event) => this.events.emit(event) };
+    return {
+      time: clock,
+      emit: (event) => this.events.emit(event),
+      resolved: (host) =>
+        this.resolvers
+          .get(host)
+          ?.current()
+          ?.addresses.map((a) => a.address),
+    };
   }
 
   get runtime(): Runtime {
@@ -61,7 +76,9 @@ export class Gateway implements Sweepable {
 
   /** Binds every listener of the current config. Rejects (binding nothing new) when one fails. */
   async start(): Promise<void> {
-    await this.syncListeners(this.ctx.runtime.config.listen);
+    const config = this.ctx.runtime.config;
+    if (await this.syncResolvers(config)) this.ctx.runtime = compileRuntime(config, this.deps(this.ctx.clock));
+    await this.syncListeners(config.listen);
     await Promise.all([...this.ctx.runtime.guards.values()].map((g) => g.start()));
   }
 
@@ -81,6 +98,7 @@ export class Gateway implements Sweepable {
    * on the runtime they started with. The caller has validated the config already.
    */
   async reload(config: Config): Promise<Runtime> {
+    await this.syncResolvers(config);
     const next = compileRuntime(config, this.deps(this.ctx.clock));
     await this.syncListeners(config.listen);
     const previous = this.ctx.runtime;
@@ -90,6 +108,57 @@ export class Gateway implements Sweepable {
     closeIdle(previous.upstreams.values());
     await Promise.all([...previous.guards.values()].map((g) => g.stop()));
     return next;
+  }
+
+  /**
+   * Starts a resolver for every host name in the config's server URLs (and stops the others); the
+   * first resolution is awaited so the runtime starts with every address. Returns whether any host
+   * name resolved. A name that does not resolve stays one server, whose connects report the DNS error.
+   */
+  private async syncResolvers(config: Config): Promise<boolean> {
+    const wanted = new Map<string, { refreshMs: number; upstream: string }>();
+    for (const [name, u] of Object.entries(config.upstreams)) {
+      for (const s of u.servers) {
+        const host = hostNameOf(s.url);
+        if (host === undefined) continue;
+        const prior = wanted.get(host);
+        if (prior === undefined || u.dns.refresh < prior.refreshMs)
+          wanted.set(host, { refreshMs: u.dns.refresh, upstream: name });
+      }
+    }
+    for (const [host, resolver] of this.resolvers) {
+      if (!wanted.has(host)) {
+        resolver.stop();
+        this.resolvers.delete(host);
+      }
+    }
+    const starts: Array<Promise<unknown>> = [];
+    for (const [host, { refreshMs, upstream }] of wanted) {
+      if (this.resolvers.has(host)) continue;
+      const resolver = new HostResolver(
+        host,
+        refreshMs,
+        (resolved) => {
+          this.events.emit({ kind: 'dns', upstream, host, addresses: resolved.addresses.map((a) => a.address) });
+          // New addresses, new servers: recompile, exactly like a reload of the same config.
+          if (!this.stopped) void this.reload(this.ctx.runtime.config).catch(() => undefined);
+        },
+        (error, kept) => {
+          this.events.emit({
+            kind: 'dns',
+            upstream,
+            host,
+            addresses: kept?.addresses.map((a) => a.address) ?? [],
+            error: error.message,
+          });
+        },
+        this.lookup,
+      );
+      this.resolvers.set(host, resolver);
+      starts.push(resolver.start().catch(() => undefined));
+    }
+    await Promise.all(starts);
+    return [...this.resolvers.values()].some((r) => r.current() !== undefined);
   }
 
   private async syncListeners(wanted: readonly ListenConfig[]): Promise<void> {
@@ -168,6 +237,7 @@ export class Gateway implements Sweepable {
     if (this.stopped) return;
     this.stopped = true;
     this.ctx.draining = true;
+    for (const resolver of this.resolvers.values()) resolver.stop();
     for (const l of this.listeners.values()) l.server.close();
     this.listeners.clear();
     for (const c of [...this.ctx.connections]) c.drain();

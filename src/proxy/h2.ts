@@ -68,6 +68,7 @@ export function serveHttp2Session(session: ServerHttp2Session, ctx: ProxyContext
       forwardedFor: forwardedNode(address),
       trusted: rt.isTrusted(address),
       proto: 'https',
+      forwardingCache: { host: '', lines: '' },
     };
     tracked.streams++;
     stream.once('close', () => tracked.streams--);

@@ -3,11 +3,13 @@
  * reload. An exchange holds the runtime it started with, so in-flight requests finish on the config
  * they began under while new ones take the new one.
  */
+
+import { isIP } from 'node:net';
 import { type Config, matchesCidr, parseCidrs } from '../config/index.js';
 import { type Failure, failureOf } from '../diagnose/index.js';
 import type { HeadLimits } from '../http1/index.js';
 import { type GuardEvent, RateLimiter, type TimeSource, UpstreamGuard } from '../resilience/index.js';
-import { Upstream } from '../upstream/index.js';
+import { parseServerUrl, Upstream } from '../upstream/index.js';
 import type { Exchange } from './exchange.js';
 import { type CompiledHeaderEdits, compileHeaderEdits } from './header-rules.js';
 import { Router } from './router.js';
@@ -68,6 +70,15 @@ let generations = 0;
 export interface RuntimeDeps {
   time: TimeSource;
   emit: (event: GuardEvent) => void;
+  /** The current addresses of a host name in a server URL, when known. */
+  resolved?: ((host: string) => readonly string[] | undefined) | undefined;
+}
+
+/** The host name of an http(s) server URL, or undefined for IP literals and unix sockets. */
+export function hostNameOf(url: string): string | undefined {
+  if (url.startsWith('unix:')) return undefined;
+  const host = parseServerUrl(url).host;
+  return isIP(host) === 0 ? host : undefined;
 }
 
 export function compileRuntime(config: Config, deps: RuntimeDeps): Runtime {
@@ -78,7 +89,12 @@ export function compileRuntime(config: Config, deps: RuntimeDeps): Runtime {
       name,
       new Upstream<UpstreamConnection>({
         name,
-        servers: u.servers.map((s) => ({ url: s.url, weight: s.weight, backup: s.backup, tls: s.tls })),
+        servers: u.servers.flatMap((s) => {
+          const spec = { url: s.url, weight: s.weight, backup: s.backup, tls: s.tls };
+          // Every address a host name resolves to is a server of its own.
+          const addresses = hostNameOf(s.url) === undefined ? undefined : deps.resolved?.(hostNameOf(s.url)!);
+          return addresses && addresses.length > 0 ? addresses.map((a) => ({ ...spec, connectHost: a })) : [spec];
+        }),
         tls: u.tls,
         balance: u.balance,
         hashHeader: u.hash_header,

@@ -1,3 +1,4 @@
 export * from './balancers/index.js';
+export { type HostLookup, HostResolver, type ResolvedAddresses, systemLookup } from './dns.js';
 export { parseServerUrl, type ServerKind, type ServerSpec, type ServerTls, UpstreamServer } from './server.js';
 export { Upstream, type UpstreamSpec } from './upstream.js';

@@ -11,6 +11,8 @@ export interface ServerTls {
 
 export interface ServerSpec {
   url: string;
+  /** A resolved address of the URL's host name to connect to (one server per DNS record). */
+  connectHost?: string | undefined;
   weight: number;
   backup: boolean;
   tls?: ServerTls | undefined;
@@ -56,16 +58,16 @@ export class UpstreamServer<C = unknown> implements Pickable {
 
   constructor(index: number, spec: ServerSpec, upstreamTls: ServerTls | undefined) {
     this.index = index;
-    this.key = spec.url;
+    this.key = spec.connectHost ? `${spec.url}#${spec.connectHost}` : spec.url;
     this.weight = spec.weight;
     this.baseWeight = spec.weight;
     this.backup = spec.backup;
     const parsed = parseServerUrl(spec.url);
     this.kind = parsed.kind;
-    this.host = parsed.host;
+    this.host = spec.connectHost ?? parsed.host;
     this.port = parsed.port;
     this.socketPath = parsed.socketPath;
-    this.address = parsed.kind === 'unix' ? `unix:${parsed.socketPath}` : `${formatHost(parsed.host)}:${parsed.port}`;
+    this.address = parsed.kind === 'unix' ? `unix:${parsed.socketPath}` : `${formatHost(this.host)}:${parsed.port}`;
     if (parsed.kind === 'https') {
       const tls = { ...upstreamTls, ...spec.tls };
       this.tls = {
