@@ -137,8 +137,10 @@ export const keepaliveSchema = z.strictObject({
   max_idle: integer(0).prefault(64).describe('Idle connections kept per server; 0 = no reuse.'),
   idle_timeout: duration().prefault('60s').describe('Idle connections older than this are closed.'),
   max_requests: integer(0)
-    .prefault(1000)
-    .describe('Requests sent on one connection before it is retired; 0 = unlimited.'),
+    .prefault(0)
+    .describe(
+      'Requests sent on one connection before it is retired; 0 = unlimited (as Envoy; retiring connections means new connects under load, which showed as tail latency).',
+    ),
 });
 
 export const websocketSchema = z.strictObject({

@@ -62,7 +62,7 @@ test('the reference configuration of DESIGN.md parses to the documented values',
     balance: 'round_robin',
     hash_header: '',
     timeouts: { connect: 2000, send: 30_000, read: 30_000 },
-    keepalive: { max_idle: 64, idle_timeout: 60_000, max_requests: 1000 },
+    keepalive: { max_idle: 64, idle_timeout: 60_000, max_requests: 0 },
     retries: {
       attempts: 2,
       on: ['connect_failure', 'refused', 'reset', 'timeout', 502, 503, 504],
