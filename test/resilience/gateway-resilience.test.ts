@@ -318,3 +318,45 @@ routes:
   await until(() => servers[1]!.weight === 10, 5000, 'full weight');
   assert.equal(servers[0]!.weight, 10);
 });
+
+test('per_try_timeout: a hanging server costs one short try, the retry answers', async (t) => {
+  const hang = await startUpstream('hang');
+  const good = await startUpstream('ok', { name: 'good' });
+  t.after(() => hang.close());
+  t.after(() => good.close());
+  const gw = await startGateway(
+    upstreamConfig(
+      [hang.url, good.url],
+      '    timeouts: { read: 30s }\n    retries: { attempts: 2, per_try_timeout: 300ms }',
+    ),
+  );
+  t.after(() => gw.close());
+  for (let i = 0; i < 4; i++) {
+    const reply = await get(gw.port, '/echo');
+    assert.equal(reply.status, 200);
+    assert.equal(reply.headers.get('x-server'), 'good');
+  }
+  assert.ok(gw.failures.every((f) => f.type === 'connection_read_timeout'));
+  assert.ok(gw.failures.length >= 1);
+});
+
+test('retry budget: with every server failing, retries stay within the budget', async (t) => {
+  const a = await startSwitchUpstream('a');
+  const b = await startSwitchUpstream('b');
+  a.status = 503;
+  b.status = 503;
+  t.after(() => a.close());
+  t.after(() => b.close());
+  const gw = await startGateway(
+    upstreamConfig(
+      [a.url, b.url],
+      '    retries: { attempts: 2, backoff: { base: 0ms, max: 0ms }, budget: { percent: 10, min_per_second: 0 } }\n    health: { passive: { failures: 1000 } }',
+    ),
+  );
+  t.after(() => gw.close());
+  const result = await load(gw.url, { requests: 100, concurrency: 2, path: '/x' });
+  assert.equal(result.statuses.length, 100);
+  // Each request tried once, plus at most 10% of them a second time.
+  assert.ok(a.hits + b.hits <= 110, `${a.hits + b.hits} tries for 100 requests`);
+  assert.ok(a.hits + b.hits >= 100);
+});
