@@ -4,6 +4,7 @@
  * formats for people through pino-pretty.
  */
 import pino, { type Logger } from 'pino';
+import { LineWriter } from './line-writer.js';
 
 export type LogFormat = 'json' | 'pretty';
 
@@ -17,9 +18,9 @@ export interface LogOptions {
 export interface Logs {
   readonly logger: Logger;
   /**
-   * Writes one pre-serialised NDJSON line (with its newline) to the same destination as `logger`,
-   * for the access log: pino's record format, without a serialisation pass per request. Undefined
-   * with the pretty format or when info records are off.
+   * Writes one pre-serialised NDJSON line (with its newline) to the same file or stream as `logger`,
+   * for the access log: pino's record format, without a serialisation pass per request, through a
+   * LineWriter. Undefined with the pretty format or when info records are off.
    */
   readonly writeLine: ((line: string) => void) | undefined;
   flush(): void;
@@ -52,10 +53,12 @@ export function createLogs(options: LogOptions): Logs {
     mkdir: true,
   });
   const logger = pino({ level: options.level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  const access = logger.isLevelEnabled('info') ? new LineWriter(options.file) : undefined;
   return {
     logger,
-    writeLine: logger.isLevelEnabled('info') ? (line: string) => destination.write(line) : undefined,
+    writeLine: access === undefined ? undefined : (line: string) => access.write(line),
     flush: () => {
+      access?.close();
       try {
         destination.flushSync();
       } catch {
