@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net';
 import { type ErrorResponse, failureOf } from '../diagnose/index.js';
 import { checkPartialHead, Field, findHeadEnd, HttpParseError, ParsedHead, parseRequestHead } from '../http1/index.js';
+import { admitRequest, bodyTooLarge, viaHopsIn } from './admission.js';
 import type { Sweepable } from './clock.js';
 import type { ProxyContext, TrackedConnection } from './context.js';
 import type { Downstream } from './downstream.js';
@@ -19,8 +20,7 @@ import {
   type ResponseHeadParts,
 } from './forward-head.js';
 import { generateRequestId, isSaneRequestId } from './request-id.js';
-import { hostWithoutPort } from './router.js';
-import { forwardedTarget, type Runtime, rateLimited } from './runtime.js';
+import { forwardedTarget, type Runtime } from './runtime.js';
 import { Tunnel } from './tunnel.js';
 
 enum State {
@@ -209,50 +209,8 @@ export class ClientConnection implements Downstream, Sweepable, TrackedConnectio
     this.state = ex.requestComplete ? State.Respond : State.ReadBody;
     this.setDeadline(ex.requestComplete ? ClientDeadline.None : ClientDeadline.Request, rt.requestTimeoutMs);
 
-    if (head.method === 'CONNECT') {
-      ex.reject(
-        failureOf(
-          'http_request_error',
-          'other',
-          'GW_CONNECT_UNSUPPORTED',
-          'CONNECT is not supported: this is a reverse proxy',
-        ),
-      );
-      return;
-    }
-    if (this.viaHops(rt) >= rt.maxHops) {
-      ex.reject(
-        failureOf(
-          'proxy_loop_detected',
-          'wrong_upstream_address',
-          'GW_LOOP',
-          `request already passed through "${rt.pseudonym}" (Via)`,
-        ),
-      );
-      return;
-    }
-    const route = rt.router.match(hostWithoutPort(ex.host), head.target, head.method);
-    if (route === undefined) {
-      const f = failureOf('destination_not_found', 'other', 'GW_NO_ROUTE', 'no route matches this request');
-      ex.reject({ ...f, status: 404 });
-      return;
-    }
-    if (route.rateLimiter !== null && !route.rateLimiter.take(this.remoteAddress, this.ctx.clock.now)) {
-      ex.reject(rateLimited(route.rateLimiter.retryAfterMs(this.remoteAddress, this.ctx.clock.now)));
-      return;
-    }
-    if (rt.maxBodyBytes > 0 && head.contentLength > rt.maxBodyBytes) {
-      const f = failureOf(
-        'http_request_error',
-        'buffer_or_limit_config',
-        'GW_BODY_TOO_LARGE',
-        'request body is larger than limits.max_body_bytes',
-      );
-      ex.reject({ ...f, status: 413 });
-      return;
-    }
-    // Upgrades (WebSocket) are tunnelled; `h2c` asks this hop to speak HTTP/2 in cleartext, which it
-    // does not: the Upgrade is ignored and the request served as HTTP/1.1 (RFC 9110 §7.8).
+    const route = admitRequest(ex, rt, this.viaHops(rt), head.contentLength, this.remoteAddress, this.ctx.clock.now);
+    if (route === undefined) return;
     ex.upgrade = head.connectionUpgrade && head.upgrade !== '' && head.versionMinor === 1 && !isH2c(head.upgrade);
     const hashHeader = route.upstream.hashHeader;
     ex.hashKey = hashHeader === '' ? '' : this.headerValue(hashHeader);
@@ -296,16 +254,12 @@ export class ClientConnection implements Downstream, Sweepable, TrackedConnectio
     return '';
   }
 
-  /** How many Via entries already name this gateway (RFC 9110 §7.6.3: `1.1 pseudonym`). */
+  /** How many Via entries already name this gateway. */
   private viaHops(rt: Runtime): number {
     const head = this.head;
     let hops = 0;
     for (let i = 0; i < head.count; i++) {
-      if (head.kinds[i] !== Field.Via) continue;
-      for (const entry of head.values[i]!.split(',')) {
-        const parts = entry.trim().split(/[ \t]+/);
-        if (parts[1] === rt.pseudonym) hops++;
-      }
+      if (head.kinds[i] === Field.Via) hops += viaHopsIn(head.values[i]!, rt.pseudonym);
     }
     return hops;
   }
@@ -470,13 +424,7 @@ export class ClientConnection implements Downstream, Sweepable, TrackedConnectio
   private bodyTooLarge(): void {
     this.closeAfter = true;
     this.socket.pause();
-    const f = failureOf(
-      'http_request_error',
-      'buffer_or_limit_config',
-      'GW_BODY_TOO_LARGE',
-      'request body is larger than limits.max_body_bytes',
-    );
-    if (!this.ex.failRequest({ ...f, status: 413 })) this.destroy();
+    if (!this.ex.failRequest(bodyTooLarge())) this.destroy();
   }
 
   private readonly onDrain = (): void => {

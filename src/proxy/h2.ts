@@ -7,15 +7,15 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import * as http2 from 'node:http2';
 import type { Socket } from 'node:net';
-import { type ErrorResponse, failureOf } from '../diagnose/index.js';
+import type { ErrorResponse } from '../diagnose/index.js';
+import { admitRequest, bodyTooLarge, viaHopsIn } from './admission.js';
 import type { ProxyContext, TrackedConnection } from './context.js';
 import { Dechunker } from './dechunk.js';
 import type { Downstream } from './downstream.js';
 import { Exchange } from './exchange.js';
 import { type ClientFacts, forwardedNode, forwardingLines } from './forward-head.js';
 import { generateRequestId, isSaneRequestId } from './request-id.js';
-import { hostWithoutPort } from './router.js';
-import { forwardedTarget, rateLimited } from './runtime.js';
+import { forwardedTarget } from './runtime.js';
 
 /** Fields HTTP/2 forbids or that this hop rebuilds (RFC 9113 §8.2.2). */
 const SKIP_REQUEST = new Set([
@@ -105,46 +105,13 @@ class H2Downstream implements Downstream {
     stream.once('close', () => {
       if (ex.active) ex.clientAborted();
     });
-    if (ex.method === 'CONNECT') {
-      ex.reject(
-        failureOf(
-          'http_request_error',
-          'other',
-          'GW_CONNECT_UNSUPPORTED',
-          'CONNECT is not supported: this is a reverse proxy',
-        ),
-      );
-      return;
-    }
-    if (viaHops(h.via, rt.pseudonym) >= rt.maxHops) {
-      ex.reject(
-        failureOf(
-          'proxy_loop_detected',
-          'wrong_upstream_address',
-          'GW_LOOP',
-          `request already passed through "${rt.pseudonym}" (Via)`,
-        ),
-      );
-      return;
-    }
-    const route = rt.router.match(hostWithoutPort(ex.host), ex.path, ex.method);
-    if (route === undefined) {
-      ex.reject({
-        ...failureOf('destination_not_found', 'other', 'GW_NO_ROUTE', 'no route matches this request'),
-        status: 404,
-      });
-      return;
-    }
-    if (route.rateLimiter !== null && !route.rateLimiter.take(this.client.clientAddress, this.ctx.clock.now)) {
-      ex.reject(rateLimited(route.rateLimiter.retryAfterMs(this.client.clientAddress, this.ctx.clock.now)));
-      return;
-    }
-    const hasBody = !stream.readableEnded && !(stream as unknown as { endAfterHeaders: boolean }).endAfterHeaders;
     const length = typeof h['content-length'] === 'string' ? Number(h['content-length']) : -1;
-    if (rt.maxBodyBytes > 0 && length > rt.maxBodyBytes) {
-      ex.reject({ ...tooLarge(), status: 413 });
-      return;
-    }
+    let hops = 0;
+    for (const value of Array.isArray(h.via) ? h.via : h.via === undefined ? [] : [h.via])
+      hops += viaHopsIn(value, rt.pseudonym);
+    const route = admitRequest(ex, rt, hops, length, this.client.clientAddress, this.ctx.clock.now);
+    if (route === undefined) return;
+    const hasBody = !stream.readableEnded && !(stream as unknown as { endAfterHeaders: boolean }).endAfterHeaders;
     const chunked = hasBody && !(length >= 0);
     ex.target = forwardedTarget(route, ex.path);
     ex.requestHead = this.requestHead(route.requestEdits.drop, route.requestEdits.append, chunked);
@@ -154,7 +121,7 @@ class H2Downstream implements Downstream {
         ex.streamedBytes += chunk.length;
         if (rt.maxBodyBytes > 0 && ex.streamedBytes > rt.maxBodyBytes) {
           stream.pause();
-          if (!ex.failRequest({ ...tooLarge(), status: 413 })) this.abort();
+          if (!ex.failRequest(bodyTooLarge())) this.abort();
           return;
         }
         ex.forwardBody(chunked ? frameChunk(chunk) : chunk);
@@ -290,25 +257,4 @@ function frameChunk(chunk: Buffer): Buffer {
   chunk.copy(out, size.length);
   out.write('\r\n', size.length + chunk.length, 'latin1');
   return out;
-}
-
-function tooLarge() {
-  return failureOf(
-    'http_request_error',
-    'buffer_or_limit_config',
-    'GW_BODY_TOO_LARGE',
-    'request body is larger than limits.max_body_bytes',
-  );
-}
-
-/** How many Via entries already name this gateway (RFC 9110 §7.6.3). */
-function viaHops(via: string | string[] | undefined, pseudonym: string): number {
-  if (via === undefined) return 0;
-  let hops = 0;
-  for (const value of Array.isArray(via) ? via : [via]) {
-    for (const entry of value.split(',')) {
-      if (entry.trim().split(/[ \t]+/)[1] === pseudonym) hops++;
-    }
-  }
-  return hops;
 }

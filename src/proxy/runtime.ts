@@ -6,7 +6,6 @@
 
 import { isIP } from 'node:net';
 import { type Config, matchesCidr, parseCidrs } from '../config/index.js';
-import { type Failure, failureOf } from '../diagnose/index.js';
 import type { HeadLimits } from '../http1/index.js';
 import { type GuardEvent, RateLimiter, type TimeSource, UpstreamGuard } from '../resilience/index.js';
 import { parseServerUrl, Upstream } from '../upstream/index.js';
@@ -167,20 +166,6 @@ export function compileRuntime(config: Config, deps: RuntimeDeps): Runtime {
     accessLog: config.log.access,
     isTrusted: trust.length === 0 ? () => false : (address) => matchesCidr(address, trust),
   };
-}
-
-/** 429 for a client over its route's rate limit (the wire type RFC 9209 has for "too much"). */
-export function rateLimited(retryAfterMs: number): Failure {
-  const f = failureOf(
-    'connection_limit_reached',
-    'overload_or_exhaustion',
-    'GW_RATE_LIMITED',
-    'this client exceeded the rate limit of the route',
-    {
-      retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)),
-    },
-  );
-  return { ...f, status: 429 };
 }
 
 /** The path to forward: the prefix stripped or rewritten when the route asks for it. */
