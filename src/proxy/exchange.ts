@@ -763,12 +763,7 @@ export class Exchange implements UpstreamOwner {
   /** Failure before any byte of the response reached the client: classify, then retry or answer. */
   private upstreamFailed(error: Error, phase: Phase): void {
     this.deadlineKind = Deadline.None;
-    const conn = this.conn;
-    if (conn !== null) {
-      conn.owner = null;
-      conn.destroy();
-      this.conn = null;
-    }
+    this.abandonConnection();
     const server = this.server!;
     server.inflight--;
     const failure = classify(error, {
@@ -875,12 +870,7 @@ export class Exchange implements UpstreamOwner {
   /** Failure after the head reached the client: the client connection is aborted. */
   private bodyFailed(error: Error): void {
     this.deadlineKind = Deadline.None;
-    const conn = this.conn;
-    if (conn !== null) {
-      conn.owner = null;
-      conn.destroy();
-      this.conn = null;
-    }
+    this.abandonConnection();
     this.server!.inflight--;
     const failure = classify(error, {
       phase: 'read_body',
