@@ -2,7 +2,8 @@
  * A running Gatewise: the gateway, its admin API and its logs, wired together; reload from the config
  * file (SIGHUP, `gatewise reload`, admin `POST /api/reload`) and graceful stop.
  */
-import { AdminServer } from './admin/index.js';
+import type { ServerResponse } from 'node:http';
+import { AdminServer, DASHBOARD_HTML } from './admin/index.js';
 import { type Config, loadConfigFile, redactConfig } from './config/index.js';
 import { ConfigError, formatProblem } from './errors.js';
 import { createLogs, EventBus, type LogFormat, LogObserver, type Logs } from './observe/index.js';
@@ -64,6 +65,16 @@ export class Service {
         },
         {
           method: 'GET',
+          path: '/',
+          handle: async () => ({ status: 200, body: DASHBOARD_HTML, contentType: 'text/html; charset=utf-8' }),
+        },
+        {
+          method: 'GET',
+          path: '/api/stream',
+          stream: (_req, res) => this.streamSnapshots(res),
+        },
+        {
+          method: 'GET',
           path: '/api/events',
           handle: async () => ({ status: 200, body: { counts: this.events.counts, recent: this.events.recent() } }),
         },
@@ -115,6 +126,25 @@ export class Service {
         })),
       })),
     };
+  }
+
+  /** Everything the dashboard shows, in one JSON value. */
+  snapshot(): Record<string, unknown> {
+    return {
+      time: new Date().toISOString(),
+      status: this.status(),
+      events: this.events.recent().slice(-40),
+    };
+  }
+
+  /** Server-sent events: a snapshot at once, then one a second until the browser goes away. */
+  private streamSnapshots(res: ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    const push = () => res.write(`data: ${JSON.stringify(this.snapshot())}\n\n`);
+    push();
+    const timer = setInterval(push, 1000);
+    timer.unref();
+    res.once('close', () => clearInterval(timer));
   }
 
   /** Drain (no new requests; in-flight ones finish) or undrain one server of an upstream. */

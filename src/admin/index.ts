@@ -1,1 +1,2 @@
-export { type AdminRoute, AdminServer } from './server.js';
+export { DASHBOARD_HTML } from './dashboard.js';
+export { type AdminReply, type AdminRoute, AdminServer } from './server.js';

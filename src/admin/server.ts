@@ -6,11 +6,20 @@ import { timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
 import { parseListenAddress } from '../proxy/listen-address.js';
 
+export interface AdminReply {
+  status: number;
+  body: unknown;
+  /** Set for a body sent as is (a string): the dashboard page. JSON otherwise. */
+  contentType?: string;
+}
+
 export interface AdminRoute {
   method: string;
   /** An exact path, or a pattern whose groups become `params`. */
   path: string | RegExp;
-  handle(req: http.IncomingMessage, params: readonly string[]): Promise<{ status: number; body: unknown }>;
+  handle?(req: http.IncomingMessage, params: readonly string[]): Promise<AdminReply>;
+  /** A long-lived response (server-sent events) that the route writes itself. */
+  stream?(req: http.IncomingMessage, res: http.ServerResponse): void;
 }
 
 export class AdminServer {
@@ -28,7 +37,11 @@ export class AdminServer {
   }
 
   private async dispatch(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (this.token !== '' && !authorized(req.headers.authorization, this.token)) {
+    if (
+      this.token !== '' &&
+      !authorized(req.headers.authorization, this.token) &&
+      !authorizedByQuery(req.url, this.token)
+    ) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="gatewise admin"');
       send(res, 401, { error: 'a bearer token is required' });
       return;
@@ -51,8 +64,17 @@ export class AdminServer {
       send(res, pathMatched ? 405 : 404, { error: pathMatched ? 'method not allowed' : 'not found' });
       return;
     }
-    const { status, body } = await route.handle(req, params);
-    send(res, status, body);
+    if (route.stream) {
+      route.stream(req, res);
+      return;
+    }
+    const reply = await route.handle!(req, params);
+    if (reply.contentType !== undefined) {
+      res.writeHead(reply.status, { 'content-type': reply.contentType, 'cache-control': 'no-store' });
+      res.end(reply.body as string);
+      return;
+    }
+    send(res, reply.status, reply.body);
   }
 
   listen(address: string): Promise<string> {
@@ -85,6 +107,17 @@ function authorized(header: string | undefined, token: string): boolean {
   const expected = Buffer.from(token);
   // Lengths are compared first; timingSafeEqual needs equal lengths and compares in constant time.
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * A browser cannot put a bearer token on a page load or an EventSource, so the dashboard passes it
+ * as `?access_token=` (RFC 6750 §2.3), compared the same constant-time way.
+ */
+function authorizedByQuery(url: string | undefined, token: string): boolean {
+  const q = url?.indexOf('?') ?? -1;
+  if (q < 0) return false;
+  const given = new URLSearchParams(url!.slice(q + 1)).get('access_token');
+  return given !== null && authorized(`Bearer ${given}`, token);
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
