@@ -6,7 +6,9 @@ import type { ServerResponse } from 'node:http';
 import { AdminServer, DASHBOARD_HTML } from './admin/index.js';
 import { type Config, loadConfigFile, redactConfig } from './config/index.js';
 import { ConfigError, formatProblem } from './errors.js';
-import { createLogs, EventBus, type LogFormat, LogObserver, type Logs } from './observe/index.js';
+import { createLogs, EventBus, FanOut, type LogFormat, LogObserver, type Logs } from './observe/index.js';
+import { RecentFailures } from './observe/recent-failures.js';
+import { ServerStats } from './observe/stats.js';
 import { Gateway } from './proxy/index.js';
 
 export interface ServiceOptions {
@@ -22,6 +24,10 @@ export class Service {
   readonly gateway: Gateway;
   readonly logs: Logs;
   readonly events: EventBus;
+  /** Per-server rates, errors and latency over the last minute. */
+  readonly stats: ServerStats;
+  /** The last upstream failures with their diagnosis. */
+  readonly failures: RecentFailures;
   private admin: AdminServer | undefined;
   adminAddress = '';
   private reloading: Promise<ReloadResult> | undefined;
@@ -34,7 +40,10 @@ export class Service {
       format: options.logFormat ?? config.log.format,
       file: config.log.file,
     });
-    const observer = new LogObserver(this.logs.logger, () => this.gateway.runtime.accessLog, this.logs.writeLine);
+    const logObserver = new LogObserver(this.logs.logger, () => this.gateway.runtime.accessLog, this.logs.writeLine);
+    this.stats = new ServerStats();
+    this.failures = new RecentFailures();
+    const observer = new FanOut([logObserver, this.stats, this.failures]);
     this.events = new EventBus();
     // Every transition is one log record: warn when a server goes out, info when it comes back.
     this.events.on((event) => {
@@ -75,6 +84,21 @@ export class Service {
         },
         {
           method: 'GET',
+          path: '/api/failures',
+          handle: async () => ({ status: 200, body: this.failures.list(100) }),
+        },
+        {
+          method: 'GET',
+          path: /^\/api\/failures\/([^/]+)$/,
+          handle: async (_req, [id]) => {
+            const records = this.failures.all(id!);
+            return records.length > 0
+              ? { status: 200, body: records }
+              : { status: 404, body: { error: `no recent failure for request ${id}` } };
+          },
+        },
+        {
+          method: 'GET',
           path: '/api/events',
           handle: async () => ({ status: 200, body: { counts: this.events.counts, recent: this.events.recent() } }),
         },
@@ -100,6 +124,7 @@ export class Service {
 
   status(): unknown {
     const rt = this.gateway.runtime;
+    const stats = new Map(this.stats.snapshot().map((st) => [`${st.upstream}|${st.url}`, st]));
     return {
       status: 'ok',
       pid: process.pid,
@@ -123,6 +148,7 @@ export class Service {
           open_connections: s.open,
           idle_connections: s.idle.length,
           ...rt.guards.get(u.name)?.snapshot(s.index),
+          stats: stats.get(`${u.name}|${s.key}`),
         })),
       })),
     };
@@ -134,6 +160,11 @@ export class Service {
       time: new Date().toISOString(),
       status: this.status(),
       events: this.events.recent().slice(-40),
+      failures: this.failures.list(50),
+      series: [...this.gateway.runtime.upstreams.keys()].map((upstream) => ({
+        upstream,
+        buckets: this.stats.upstreamSeries(upstream).map((p) => ({ requests: p.requests, errors: p.failures })),
+      })),
     };
   }
 

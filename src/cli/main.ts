@@ -12,6 +12,7 @@ const COMMANDS: Record<string, Loader> = {
   serve: () => import('./serve.js').then((m) => m.default as CommandDef),
   check: () => import('./check.js').then((m) => m.default as CommandDef),
   reload: () => import('./reload.js').then((m) => m.default as CommandDef),
+  status: () => import('./status.js').then((m) => m.default as CommandDef),
 };
 
 const root = defineCommand({

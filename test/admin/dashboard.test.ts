@@ -1,0 +1,82 @@
+/**
+ * The dashboard in a real headless Chromium (Debian's, driven by playwright-core): a failure is
+ * injected, and its type, its root cause and the server's state change must appear on the live page.
+ * A screenshot is saved to test-artifacts/dashboard.png.
+ */
+import { strict as assert } from 'node:assert';
+import { mkdirSync } from 'node:fs';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { parseConfigText } from '../../src/config/index.js';
+import { startUpstream } from '../../src/drill/upstreams.js';
+import { Service } from '../../src/service.js';
+import { get } from '../support/raw-client.js';
+
+const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
+
+test('the dashboard shows a failure, its cause and the server going down', async (t) => {
+  const good = await startUpstream('ok', { name: 'good' });
+  const bad = await startUpstream('refuse');
+  t.after(() => good.close());
+  t.after(() => bad.close());
+  const service = new Service({
+    config: parseConfigText(
+      `listen: [{ address: 127.0.0.1:0 }]
+admin: { address: 127.0.0.1:0 }
+log: { access: false, level: error }
+upstreams:
+  shop:
+    servers: [{ url: ${good.url} }, { url: ${bad.url} }]
+    health: { passive: { failures: 2, eject_for: 60s } }
+routes:
+  - match: { path: / }
+    upstream: shop
+`,
+      'dashboard.yaml',
+    ),
+  });
+  await service.start();
+  t.after(() => service.stop());
+  const port = Number(service.gateway.addresses()[0]!.split(':').pop());
+
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(`http://${service.adminAddress}/`);
+  await page.waitForSelector('#conn.live');
+  const badRow = page.locator(`#servers tr[data-server="${bad.url}"] .state`);
+  assert.equal(await badRow.textContent(), 'up');
+
+  // Inject the failure: requests reach the refusing server until passive health ejects it.
+  for (let i = 0; i < 8; i++) assert.equal((await get(port, '/health')).status, 200);
+
+  await page.waitForFunction(
+    `document.querySelector('#servers tr[data-server="${bad.url}"] .state')?.textContent === 'ejected'`,
+    undefined,
+    { timeout: 10000 },
+  );
+  await page.waitForSelector('#failures tbody tr', { timeout: 10000 });
+  assert.equal(await page.locator('#failures tbody tr .type').first().textContent(), 'connection_refused');
+  assert.equal(await page.locator('#failures tbody tr .cause').first().textContent(), 'backend_down');
+  // Opening a failure shows everything known about it.
+  await page.locator('#failures tbody tr').first().click();
+  const detail = await page.locator('#detail').textContent();
+  assert.match(detail ?? '', /ECONNREFUSED/);
+  assert.match(detail ?? '', new RegExp(`127\\.0\\.0\\.1:${bad.port}`));
+  assert.match((await page.locator('#events').textContent()) ?? '', /ejected/);
+
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: `${ARTIFACTS}dashboard.png`, fullPage: true });
+});
