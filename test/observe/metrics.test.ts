@@ -1,0 +1,249 @@
+/**
+ * Prometheus metrics from real traffic on loopback: a gateway in front of a good and a refusing
+ * backend, scraped through `render()`, with the exposition text parsed and its values checked.
+ */
+import { strict as assert } from 'node:assert';
+import * as net from 'node:net';
+import { test } from 'node:test';
+import { parseConfigText } from '../../src/config/index.js';
+import { startUpstream } from '../../src/drill/upstreams.js';
+import { EventBus } from '../../src/observe/events.js';
+import { Metrics } from '../../src/observe/metrics.js';
+import { Gateway } from '../../src/proxy/index.js';
+import { until } from '../support/load.js';
+import { get } from '../support/raw-client.js';
+import { startSwitchUpstream } from '../support/switch-upstream.js';
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Parses the text exposition format (one sample a line; HELP/TYPE comments skipped). */
+function parseExposition(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    assert.ok(match, `not an exposition line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const l of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
+      labels[l[1]!] = l[2]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+    }
+    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
+  }
+  return samples;
+}
+
+/** The value of the one series with exactly these labels, or undefined when it is not exposed. */
+function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+  const wanted = Object.entries(labels);
+  const found = samples.filter(
+    (s) =>
+      s.name === name && Object.keys(s.labels).length === wanted.length && wanted.every(([k, v]) => s.labels[k] === v),
+  );
+  assert.ok(found.length <= 1, `${found.length} series for ${name} ${JSON.stringify(labels)}`);
+  return found[0]?.value;
+}
+
+async function scrape(metrics: Metrics): Promise<Sample[]> {
+  return parseExposition(await metrics.render());
+}
+
+async function startMetricsGateway(yaml: string): Promise<{ gateway: Gateway; port: number; metrics: Metrics }> {
+  const metrics = new Metrics();
+  const config = parseConfigText(`listen: [{ address: 127.0.0.1:0 }]\n${yaml}`, 'test.yaml');
+  const gateway = new Gateway(config, { observer: metrics });
+  metrics.attach(gateway.events);
+  metrics.collectFrom(() => gateway);
+  await gateway.start();
+  const address = gateway.addresses()[0]!;
+  return { gateway, port: Number(address.slice(address.lastIndexOf(':') + 1)), metrics };
+}
+
+test('requests, latencies, failures, retries, ejection and live gauges from real traffic', async (t) => {
+  const ok = await startSwitchUpstream('ok');
+  t.after(() => ok.close());
+  const refuse = await startUpstream('refuse');
+  t.after(() => refuse.close());
+  const refuse2 = await startUpstream('refuse');
+  t.after(() => refuse2.close());
+  const { gateway, port, metrics } = await startMetricsGateway(`upstreams:
+  app:
+    servers:
+      - url: ${ok.url}
+  down:
+    servers:
+      - url: ${refuse.url}
+    retries: { attempts: 1 }
+    health: { passive: { failures: 2, eject_for: 30s, max_ejected_percent: 100 }, panic_threshold: 0% }
+  mixed:
+    balance: round_robin
+    servers:
+      - url: ${refuse2.url}
+      - url: ${ok.url}
+    retries: { attempts: 2, backoff: { base: 0ms, max: 0ms } }
+    health: { passive: { failures: 1000 } }
+routes:
+  - match: { path: /ok }
+    upstream: app
+  - match: { path: /down }
+    upstream: down
+  - match: { path: /mixed }
+    upstream: mixed
+`);
+  t.after(() => gateway.stop(0));
+
+  const okRequests = 6;
+  const downRequests = 5;
+  const mixedRequests = 4;
+  for (let i = 0; i < okRequests; i++) assert.equal((await get(port, '/ok')).status, 200);
+  for (let i = 0; i < downRequests; i++) assert.ok((await get(port, '/down')).status >= 500);
+  for (let i = 0; i < mixedRequests; i++) assert.equal((await get(port, '/mixed')).status, 200);
+
+  const s = await scrape(metrics);
+  const okRoute = { route: '#0 /ok', upstream: 'app' };
+  const downRoute = { route: '#1 /down', upstream: 'down' };
+  const mixedRoute = { route: '#2 /mixed', upstream: 'mixed' };
+
+  assert.equal(value(s, 'gatewise_requests_total', { ...okRoute, code_class: '2xx' }), okRequests);
+  assert.equal(value(s, 'gatewise_requests_total', { ...okRoute, code_class: '5xx' }), undefined);
+  assert.equal(value(s, 'gatewise_requests_total', { ...downRoute, code_class: '5xx' }), downRequests);
+  assert.equal(value(s, 'gatewise_requests_total', { ...mixedRoute, code_class: '2xx' }), mixedRequests);
+
+  // Histogram counts agree with the requests, and the +Inf bucket with the count.
+  assert.equal(value(s, 'gatewise_request_duration_seconds_count', okRoute), okRequests);
+  assert.equal(value(s, 'gatewise_request_duration_seconds_bucket', { ...okRoute, le: '+Inf' }), okRequests);
+  assert.equal(value(s, 'gatewise_request_duration_seconds_count', downRoute), downRequests);
+  const sum = value(s, 'gatewise_request_duration_seconds_sum', okRoute)!;
+  assert.ok(sum > 0 && sum < 30 * okRequests, `duration sum ${sum} s is in seconds`);
+  assert.equal(value(s, 'gatewise_upstream_response_head_duration_seconds_count', { upstream: 'app' }), okRequests);
+  const connects = value(s, 'gatewise_upstream_connect_duration_seconds_count', { upstream: 'app' })!;
+  // Sequential requests reuse the kept-alive upstream connection; a reuse is not a connect.
+  assert.ok(connects >= 1 && connects < okRequests, `${connects} connects for ${okRequests} requests`);
+
+  // The refusing upstream: two refused tries eject its only server; later requests are not tried.
+  assert.equal(
+    value(s, 'gatewise_upstream_failures_total', {
+      upstream: 'down',
+      error_type: 'connection_refused',
+      cause: 'backend_down',
+    }),
+    2,
+  );
+  assert.equal(value(s, 'gatewise_server_ejections_total', { upstream: 'down' }), 1);
+  assert.equal(value(s, 'gatewise_server_available', { upstream: 'down', server: refuse.url.slice(7) }), 0);
+  assert.equal(value(s, 'gatewise_server_available', { upstream: 'app', server: ok.url.slice(7) }), 1);
+  assert.equal(value(s, 'gatewise_retries_total', { upstream: 'down' }), undefined);
+
+  // Every refused try on `mixed` was retried on the good server: retries equal its failures.
+  const mixedFailures = value(s, 'gatewise_upstream_failures_total', {
+    upstream: 'mixed',
+    error_type: 'connection_refused',
+    cause: 'backend_down',
+  });
+  assert.ok(mixedFailures !== undefined && mixedFailures >= 1, `mixed failures ${mixedFailures}`);
+  assert.equal(value(s, 'gatewise_retries_total', { upstream: 'mixed' }), mixedFailures);
+
+  // Live state: nothing in flight or queued, no panic, connections accounted as idle or busy.
+  for (const upstream of ['app', 'down', 'mixed']) {
+    assert.equal(value(s, 'gatewise_upstream_inflight', { upstream }), 0, upstream);
+    assert.equal(value(s, 'gatewise_upstream_queue_depth', { upstream }), 0, upstream);
+    assert.equal(value(s, 'gatewise_upstream_panic', { upstream }), 0, upstream);
+  }
+  const okServer = { upstream: 'app', server: ok.url.slice(7) };
+  assert.equal(value(s, 'gatewise_server_healthy', okServer), 1);
+  assert.equal(value(s, 'gatewise_server_connections', { ...okServer, state: 'busy' }), 0);
+  const idle = value(s, 'gatewise_server_connections', { ...okServer, state: 'idle' })!;
+  assert.ok(idle >= 1, `${idle} idle connections kept for reuse`);
+
+  // Process metrics come with the prefix, from this registry.
+  assert.ok(s.some((x) => x.name === 'gatewise_process_cpu_user_seconds_total'));
+  assert.match(metrics.contentType, /^text\/plain; version=0\.0\.4/);
+});
+
+test('a client that goes away is counted as an abort, not as a response', async (t) => {
+  const hang = await startUpstream('hang');
+  t.after(() => hang.close());
+  const { gateway, port, metrics } = await startMetricsGateway(`upstreams:
+  slow:
+    servers:
+      - url: ${hang.url}
+routes:
+  - match: { path: / }
+    upstream: slow
+`);
+  t.after(() => gateway.stop(0));
+  const client = net.connect(port, '127.0.0.1');
+  t.after(() => client.destroy());
+  client.write('GET /wait HTTP/1.1\r\nHost: test.local\r\n\r\n');
+  let inflight: number | undefined;
+  await until(
+    () => {
+      void scrape(metrics).then((s) => {
+        inflight = value(s, 'gatewise_upstream_inflight', { upstream: 'slow' });
+      });
+      return inflight === 1;
+    },
+    5000,
+    'the request in flight',
+  );
+  client.destroy();
+  let aborts: number | undefined;
+  await until(
+    () => {
+      void scrape(metrics).then((s) => {
+        aborts = value(s, 'gatewise_client_aborts_total', { route: '#0 /' });
+        inflight = value(s, 'gatewise_upstream_inflight', { upstream: 'slow' });
+      });
+      return aborts === 1 && inflight === 0;
+    },
+    5000,
+    'the abort counted',
+  );
+  const s = await scrape(metrics);
+  assert.equal(value(s, 'gatewise_requests_total', { route: '#0 /', upstream: 'slow', code_class: '5xx' }), undefined);
+  assert.equal(value(s, 'gatewise_request_duration_seconds_count', { route: '#0 /', upstream: 'slow' }), undefined);
+});
+
+test('transitions from the event bus and reloads are counted; registries are separate', async () => {
+  const metrics = new Metrics({ processMetrics: false });
+  const other = new Metrics({ processMetrics: false });
+  const bus = new EventBus();
+  const detach = metrics.attach(bus);
+  bus.emit({ kind: 'health', upstream: 'api', server: '127.0.0.1:1', from: 'healthy', to: 'unhealthy', reason: 'x' });
+  bus.emit({ kind: 'health', upstream: 'api', server: '127.0.0.1:1', from: 'unhealthy', to: 'healthy', reason: 'x' });
+  bus.emit({
+    kind: 'breaker',
+    upstream: 'api',
+    server: '127.0.0.1:1',
+    atMs: 0,
+    from: 'closed',
+    to: 'open',
+    reason: 'failure_ratio',
+  });
+  bus.emit({ kind: 'dns', upstream: 'api', host: 'app.internal', addresses: [], error: 'ENOTFOUND' });
+  bus.emit({ kind: 'dns', upstream: 'api', host: 'app.internal', addresses: ['10.0.0.1'] });
+  metrics.recordReload(true);
+  metrics.recordReload(false);
+  metrics.recordReload(false);
+  detach();
+  bus.emit({ kind: 'health', upstream: 'api', server: '127.0.0.1:1', from: 'healthy', to: 'unhealthy', reason: 'x' });
+
+  const s = await scrape(metrics);
+  assert.equal(value(s, 'gatewise_health_transitions_total', { upstream: 'api', to: 'unhealthy' }), 1);
+  assert.equal(value(s, 'gatewise_health_transitions_total', { upstream: 'api', to: 'healthy' }), 1);
+  assert.equal(value(s, 'gatewise_breaker_transitions_total', { upstream: 'api', to: 'open' }), 1);
+  assert.equal(value(s, 'gatewise_dns_failures_total', { upstream: 'api' }), 1);
+  assert.equal(value(s, 'gatewise_config_reloads_total', { result: 'ok' }), 1);
+  assert.equal(value(s, 'gatewise_config_reloads_total', { result: 'refused' }), 2);
+  // No gateway to read: live gauges are declared but carry no series.
+  assert.equal(
+    s.some((x) => x.name === 'gatewise_server_available'),
+    false,
+  );
+  const o = await scrape(other);
+  assert.equal(value(o, 'gatewise_config_reloads_total', { result: 'refused' }), 0);
+  assert.equal(value(o, 'gatewise_health_transitions_total', { upstream: 'api', to: 'unhealthy' }), undefined);
+});
