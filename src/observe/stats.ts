@@ -175,10 +175,15 @@ export class ServerStats implements ExchangeObserver {
       w.requests[slot]!++;
       if (error) w.errors[slot]!++;
     }
+    // A tunnel's (101) duration is the session's, not the server's latency.
+    if (ex.status === 101) return;
     w.latency[slot * HIST_BUCKETS + histogramIndex(performance.now() - ex.startedAt)]!++;
   }
 
-  /** The last minute of every server seen so far, in the order first seen. */
+  /**
+   * The last minute of every server seen in the last five minutes, in the order first seen; servers
+   * quiet for longer (removed by a reload, say) are forgotten.
+   */
   snapshot(nowMs: number = this.now()): ServerStatsSnapshot[] {
     const current = Math.floor(nowMs / STATS_BUCKET_MS);
     const oldest = current - WINDOW_BUCKETS + 1;
@@ -190,8 +195,13 @@ export class ServerStats implements ExchangeObserver {
     );
     const merged = new Uint32Array(HIST_BUCKETS);
     const out: ServerStatsSnapshot[] = [];
+    const forgetBefore = current - SERIES_BUCKETS;
     for (const byServer of this.servers.values()) {
       for (const w of byServer.values()) {
+        if (Math.max(...w.bucketIds) < forgetBefore) {
+          byServer.delete(w.server);
+          continue;
+        }
         let requests = 0;
         let errors = 0;
         merged.fill(0);

@@ -197,6 +197,9 @@ test('the window forgets what is older than a minute; the series keeps five minu
     0,
   );
 
+  // Quiet for more than five minutes (a server removed by a reload, say): forgotten.
+  assert.deepEqual(h.stats.snapshot(T0 + 500_000), []);
+
   // A slot reused after the window came round starts from zero.
   h.clock.ms = T0 + 120_000 + 60_000 * 5;
   await h.get('/c');
