@@ -7,6 +7,7 @@ import { AdminServer, DASHBOARD_HTML } from './admin/index.js';
 import { type Config, loadConfigFile, redactConfig } from './config/index.js';
 import { ConfigError, formatProblem } from './errors.js';
 import { createLogs, EventBus, FanOut, type LogFormat, LogObserver, type Logs } from './observe/index.js';
+import { Metrics } from './observe/metrics.js';
 import { RecentFailures } from './observe/recent-failures.js';
 import { ServerStats } from './observe/stats.js';
 import { Gateway } from './proxy/index.js';
@@ -28,6 +29,8 @@ export class Service {
   readonly stats: ServerStats;
   /** The last upstream failures with their diagnosis. */
   readonly failures: RecentFailures;
+  /** Prometheus metrics, served at admin /metrics. */
+  readonly metrics: Metrics;
   private admin: AdminServer | undefined;
   adminAddress = '';
   private reloading: Promise<ReloadResult> | undefined;
@@ -43,7 +46,8 @@ export class Service {
     const logObserver = new LogObserver(this.logs.logger, () => this.gateway.runtime.accessLog, this.logs.writeLine);
     this.stats = new ServerStats();
     this.failures = new RecentFailures();
-    const observer = new FanOut([logObserver, this.stats, this.failures]);
+    this.metrics = new Metrics();
+    const observer = new FanOut([logObserver, this.stats, this.failures, this.metrics]);
     this.events = new EventBus();
     // Every transition is one log record: warn when a server goes out, info when it comes back.
     this.events.on((event) => {
@@ -55,6 +59,8 @@ export class Service {
       this.logs.logger[out ? 'warn' : 'info']({ msg: `event: ${event.kind}`, ...event });
     });
     this.gateway = new Gateway(config, { observer, events: this.events });
+    this.metrics.attach(this.events);
+    this.metrics.collectFrom(() => this.gateway);
   }
 
   async start(): Promise<void> {
@@ -76,6 +82,15 @@ export class Service {
           method: 'GET',
           path: '/',
           handle: async () => ({ status: 200, body: DASHBOARD_HTML, contentType: 'text/html; charset=utf-8' }),
+        },
+        {
+          method: 'GET',
+          path: '/metrics',
+          handle: async () => ({
+            status: 200,
+            body: await this.metrics.render(),
+            contentType: this.metrics.contentType,
+          }),
         },
         {
           method: 'GET',
@@ -205,11 +220,13 @@ export class Service {
     } catch (error) {
       const problems = error instanceof ConfigError ? error.problems.map(formatProblem) : [String(error)];
       this.logs.logger.error({ msg: 'reload refused: the running configuration stays', problems });
+      this.metrics.recordReload(false);
       return { ok: false, problems };
     }
     try {
       const rt = await this.gateway.reload(config);
       this.logs.logger.info({ msg: 'configuration reloaded', generation: rt.generation, file });
+      this.metrics.recordReload(true);
       return { ok: true, generation: rt.generation };
     } catch (error) {
       const problems = [error instanceof Error ? error.message : String(error)];
