@@ -5,10 +5,12 @@
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
 import { test } from 'node:test';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { parseConfigText } from '../../src/config/index.js';
 import { startUpstream } from '../../src/drill/upstreams.js';
 import { EventBus } from '../../src/observe/events.js';
-import { Metrics } from '../../src/observe/metrics.js';
+import { CellCounter, CellHistogram } from '../../src/observe/metrics/cells.js';
+import { Metrics, REQUEST_BUCKETS_SECONDS } from '../../src/observe/metrics.js';
 import { Gateway } from '../../src/proxy/index.js';
 import { until } from '../support/load.js';
 import { get } from '../support/raw-client.js';
@@ -60,6 +62,17 @@ async function startMetricsGateway(yaml: string): Promise<{ gateway: Gateway; po
   await gateway.start();
   const address = gateway.addresses()[0]!;
   return { gateway, port: Number(address.slice(address.lastIndexOf(':') + 1)), metrics };
+}
+
+function okOnly(url: string): string {
+  return `upstreams:
+  app:
+    servers:
+      - url: ${url}
+routes:
+  - match: { path: /ok }
+    upstream: app
+`;
 }
 
 test('requests, latencies, failures, retries, ejection and live gauges from real traffic', async (t) => {
@@ -161,6 +174,19 @@ routes:
   // Process metrics come with the prefix, from this registry.
   assert.ok(s.some((x) => x.name === 'gatewise_process_cpu_user_seconds_total'));
   assert.match(metrics.contentType, /^text\/plain; version=0\.0\.4/);
+  // A reload compiles new route objects: the same route keeps counting in the same series, and the
+  // gauges follow the new runtime (a removed upstream's series are gone).
+  await gateway.reload(parseConfigText(`listen: [{ address: 127.0.0.1:0 }]\n${okOnly(ok.url)}`, 'test.yaml'));
+  metrics.recordReload(true);
+  assert.equal((await get(port, '/ok')).status, 200);
+  const r = await scrape(metrics);
+  assert.equal(value(r, 'gatewise_requests_total', { ...okRoute, code_class: '2xx' }), okRequests + 1);
+  assert.equal(value(r, 'gatewise_request_duration_seconds_count', okRoute), okRequests + 1);
+  assert.equal(value(r, 'gatewise_upstream_inflight', { upstream: 'down' }), undefined);
+  assert.equal(value(r, 'gatewise_upstream_inflight', { upstream: 'app' }), 0);
+  assert.equal(value(r, 'gatewise_config_reloads_total', { result: 'ok' }), 1);
+  // Counters are never reset by a reload.
+  assert.equal(value(r, 'gatewise_requests_total', { ...downRoute, code_class: '5xx' }), downRequests);
 });
 
 test('a client that goes away is counted as an abort, not as a response', async (t) => {
@@ -246,4 +272,55 @@ test('transitions from the event bus and reloads are counted; registries are sep
   const o = await scrape(other);
   assert.equal(value(o, 'gatewise_config_reloads_total', { result: 'refused' }), 0);
   assert.equal(value(o, 'gatewise_health_transitions_total', { upstream: 'api', to: 'unhealthy' }), undefined);
+});
+
+/** Samples sorted by name and labels, for comparing two expositions whatever their label order. */
+function canonical(samples: Sample[]): string[] {
+  return samples.map((x) => `${x.name}${JSON.stringify(Object.entries(x.labels).sort())} ${x.value}`).sort();
+}
+
+test('cell histograms and counters expose exactly what prom-client would', async () => {
+  const ours = new Registry();
+  const theirs = new Registry();
+  const buckets = [...REQUEST_BUCKETS_SECONDS];
+  const cellHistogram = new CellHistogram({
+    name: 'h_seconds',
+    help: 'h',
+    labelNames: ['route'],
+    buckets,
+    registers: [ours],
+  });
+  const histogram = new Histogram({
+    name: 'h_seconds',
+    help: 'h',
+    labelNames: ['route'],
+    buckets,
+    registers: [theirs],
+  });
+  const cellCounter = new CellCounter({ name: 'c_total', help: 'c', labelNames: ['route'], registers: [ours] });
+  const counter = new Counter({ name: 'c_total', help: 'c', labelNames: ['route'], registers: [theirs] });
+  const cells = { a: cellHistogram.cell({ route: 'a' }), b: cellHistogram.cell({ route: 'b' }) };
+  const counts = { a: cellCounter.cell({ route: 'a' }), b: cellCounter.cell({ route: 'b' }) };
+  // Bounds themselves (le is inclusive), between them, below the first and above the last.
+  const values = [0, 0.0005, 0.001, 0.0011, 0.0025, 0.07, 1, 2.5, 29.9, 30, 31, 1000];
+  const compare = async () => {
+    const a = canonical(parseExposition(await ours.metrics()));
+    const b = canonical(parseExposition(await theirs.metrics()));
+    assert.deepEqual(a, b);
+    return a.length;
+  };
+  for (const [i, v] of values.entries()) {
+    const route = i % 3 === 0 ? 'b' : 'a';
+    cells[route].observe(v);
+    histogram.observe({ route }, v);
+    counts[route].count++;
+    counter.inc({ route });
+    // Scrapes in between: a counter hands over only what is new since the last one.
+    if (i % 4 === 0) await compare();
+  }
+  const lines = await compare();
+  assert.equal(lines, 2 * (buckets.length + 3) + 2);
+  const text = await ours.metrics();
+  assert.match(text, /^# TYPE h_seconds histogram$/m);
+  assert.match(text, /^# TYPE c_total counter$/m);
 });
