@@ -123,6 +123,8 @@ routes:
   for (let i = 0; i < okRequests; i++) assert.equal((await get(port, '/ok')).status, 200);
   for (let i = 0; i < downRequests; i++) assert.ok((await get(port, '/down')).status >= 500);
   for (let i = 0; i < mixedRequests; i++) assert.equal((await get(port, '/mixed')).status, 200);
+  const unrouted = await get(port, '/nowhere');
+  assert.equal(unrouted.status, 404);
 
   const s = await scrape(metrics);
   const okRoute = { route: '#0 /ok', upstream: 'app' };
@@ -133,6 +135,12 @@ routes:
   assert.equal(value(s, 'gatewise_requests_total', { ...okRoute, code_class: '5xx' }), undefined);
   assert.equal(value(s, 'gatewise_requests_total', { ...downRoute, code_class: '5xx' }), downRequests);
   assert.equal(value(s, 'gatewise_requests_total', { ...mixedRoute, code_class: '2xx' }), mixedRequests);
+  // A request no route matched: empty route and upstream labels, never its path.
+  assert.equal(value(s, 'gatewise_requests_total', { route: '', upstream: '', code_class: '4xx' }), 1);
+  assert.equal(
+    s.some((x) => Object.values(x.labels).some((v) => v.includes('nowhere'))),
+    false,
+  );
 
   // Histogram counts agree with the requests, and the +Inf bucket with the count.
   assert.equal(value(s, 'gatewise_request_duration_seconds_count', okRoute), okRequests);
