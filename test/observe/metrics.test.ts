@@ -5,12 +5,14 @@
 import { strict as assert } from 'node:assert';
 import * as net from 'node:net';
 import { test } from 'node:test';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { parseConfigText } from '../../src/config/index.js';
 import { startUpstream } from '../../src/drill/upstreams.js';
 import { EventBus } from '../../src/observe/events.js';
-import { Metrics } from '../../src/observe/metrics.js';
+import { CellCounter, CellHistogram } from '../../src/observe/metrics/cells.js';
+import { Metrics, REQUEST_BUCKETS_SECONDS } from '../../src/observe/metrics.js';
 import { Gateway } from '../../src/proxy/index.js';
-import { until } from '../support/load.js';
+import { delay } from '../support/load.js';
 import { get } from '../support/raw-client.js';
 import { startSwitchUpstream } from '../support/switch-upstream.js';
 
@@ -51,6 +53,15 @@ async function scrape(metrics: Metrics): Promise<Sample[]> {
   return parseExposition(await metrics.render());
 }
 
+/** Scrapes every 20 ms until `check` holds, for at most 5 s. */
+async function eventually(metrics: Metrics, check: (s: Sample[]) => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    if (check(await scrape(metrics))) return;
+    await delay(20);
+  }
+  assert.fail(`timed out waiting for: ${what}`);
+}
+
 async function startMetricsGateway(yaml: string): Promise<{ gateway: Gateway; port: number; metrics: Metrics }> {
   const metrics = new Metrics();
   const config = parseConfigText(`listen: [{ address: 127.0.0.1:0 }]\n${yaml}`, 'test.yaml');
@@ -60,6 +71,17 @@ async function startMetricsGateway(yaml: string): Promise<{ gateway: Gateway; po
   await gateway.start();
   const address = gateway.addresses()[0]!;
   return { gateway, port: Number(address.slice(address.lastIndexOf(':') + 1)), metrics };
+}
+
+function okOnly(url: string): string {
+  return `upstreams:
+  app:
+    servers:
+      - url: ${url}
+routes:
+  - match: { path: /ok }
+    upstream: app
+`;
 }
 
 test('requests, latencies, failures, retries, ejection and live gauges from real traffic', async (t) => {
@@ -101,6 +123,8 @@ routes:
   for (let i = 0; i < okRequests; i++) assert.equal((await get(port, '/ok')).status, 200);
   for (let i = 0; i < downRequests; i++) assert.ok((await get(port, '/down')).status >= 500);
   for (let i = 0; i < mixedRequests; i++) assert.equal((await get(port, '/mixed')).status, 200);
+  const unrouted = await get(port, '/nowhere');
+  assert.equal(unrouted.status, 404);
 
   const s = await scrape(metrics);
   const okRoute = { route: '#0 /ok', upstream: 'app' };
@@ -111,6 +135,12 @@ routes:
   assert.equal(value(s, 'gatewise_requests_total', { ...okRoute, code_class: '5xx' }), undefined);
   assert.equal(value(s, 'gatewise_requests_total', { ...downRoute, code_class: '5xx' }), downRequests);
   assert.equal(value(s, 'gatewise_requests_total', { ...mixedRoute, code_class: '2xx' }), mixedRequests);
+  // A request no route matched: empty route and upstream labels, never its path.
+  assert.equal(value(s, 'gatewise_requests_total', { route: '', upstream: '', code_class: '4xx' }), 1);
+  assert.equal(
+    s.some((x) => Object.values(x.labels).some((v) => v.includes('nowhere'))),
+    false,
+  );
 
   // Histogram counts agree with the requests, and the +Inf bucket with the count.
   assert.equal(value(s, 'gatewise_request_duration_seconds_count', okRoute), okRequests);
@@ -161,6 +191,19 @@ routes:
   // Process metrics come with the prefix, from this registry.
   assert.ok(s.some((x) => x.name === 'gatewise_process_cpu_user_seconds_total'));
   assert.match(metrics.contentType, /^text\/plain; version=0\.0\.4/);
+  // A reload compiles new route objects: the same route keeps counting in the same series, and the
+  // gauges follow the new runtime (a removed upstream's series are gone).
+  await gateway.reload(parseConfigText(`listen: [{ address: 127.0.0.1:0 }]\n${okOnly(ok.url)}`, 'test.yaml'));
+  metrics.recordReload(true);
+  assert.equal((await get(port, '/ok')).status, 200);
+  const r = await scrape(metrics);
+  assert.equal(value(r, 'gatewise_requests_total', { ...okRoute, code_class: '2xx' }), okRequests + 1);
+  assert.equal(value(r, 'gatewise_request_duration_seconds_count', okRoute), okRequests + 1);
+  assert.equal(value(r, 'gatewise_upstream_inflight', { upstream: 'down' }), undefined);
+  assert.equal(value(r, 'gatewise_upstream_inflight', { upstream: 'app' }), 0);
+  assert.equal(value(r, 'gatewise_config_reloads_total', { result: 'ok' }), 1);
+  // Counters are never reset by a reload.
+  assert.equal(value(r, 'gatewise_requests_total', { ...downRoute, code_class: '5xx' }), downRequests);
 });
 
 test('a client that goes away is counted as an abort, not as a response', async (t) => {
@@ -178,32 +221,25 @@ routes:
   const client = net.connect(port, '127.0.0.1');
   t.after(() => client.destroy());
   client.write('GET /wait HTTP/1.1\r\nHost: test.local\r\n\r\n');
-  let inflight: number | undefined;
-  await until(
-    () => {
-      void scrape(metrics).then((s) => {
-        inflight = value(s, 'gatewise_upstream_inflight', { upstream: 'slow' });
-      });
-      return inflight === 1;
-    },
-    5000,
-    'the request in flight',
-  );
+  await eventually(metrics, (s) => value(s, 'gatewise_upstream_inflight', { upstream: 'slow' }) === 1, 'in flight');
   client.destroy();
-  let aborts: number | undefined;
-  await until(
-    () => {
-      void scrape(metrics).then((s) => {
-        aborts = value(s, 'gatewise_client_aborts_total', { route: '#0 /' });
-        inflight = value(s, 'gatewise_upstream_inflight', { upstream: 'slow' });
-      });
-      return aborts === 1 && inflight === 0;
-    },
-    5000,
-    'the abort counted',
+  await eventually(
+    metrics,
+    (s) =>
+      value(s, 'gatewise_client_aborts_total', { route: '#0 /' }) === 1 &&
+      value(s, 'gatewise_upstream_inflight', { upstream: 'slow' }) === 0,
+    'the abort counted and nothing left in flight',
   );
   const s = await scrape(metrics);
-  assert.equal(value(s, 'gatewise_requests_total', { route: '#0 /', upstream: 'slow', code_class: '5xx' }), undefined);
+  // Not a response of any class, and never held against the upstream.
+  assert.equal(
+    s.some((x) => x.name === 'gatewise_requests_total'),
+    false,
+  );
+  assert.equal(
+    s.some((x) => x.name === 'gatewise_upstream_failures_total'),
+    false,
+  );
   assert.equal(value(s, 'gatewise_request_duration_seconds_count', { route: '#0 /', upstream: 'slow' }), undefined);
 });
 
@@ -246,4 +282,55 @@ test('transitions from the event bus and reloads are counted; registries are sep
   const o = await scrape(other);
   assert.equal(value(o, 'gatewise_config_reloads_total', { result: 'refused' }), 0);
   assert.equal(value(o, 'gatewise_health_transitions_total', { upstream: 'api', to: 'unhealthy' }), undefined);
+});
+
+/** Samples sorted by name and labels, for comparing two expositions whatever their label order. */
+function canonical(samples: Sample[]): string[] {
+  return samples.map((x) => `${x.name}${JSON.stringify(Object.entries(x.labels).sort())} ${x.value}`).sort();
+}
+
+test('cell histograms and counters expose exactly what prom-client would', async () => {
+  const ours = new Registry();
+  const theirs = new Registry();
+  const buckets = [...REQUEST_BUCKETS_SECONDS];
+  const cellHistogram = new CellHistogram({
+    name: 'h_seconds',
+    help: 'h',
+    labelNames: ['route'],
+    buckets,
+    registers: [ours],
+  });
+  const histogram = new Histogram({
+    name: 'h_seconds',
+    help: 'h',
+    labelNames: ['route'],
+    buckets,
+    registers: [theirs],
+  });
+  const cellCounter = new CellCounter({ name: 'c_total', help: 'c', labelNames: ['route'], registers: [ours] });
+  const counter = new Counter({ name: 'c_total', help: 'c', labelNames: ['route'], registers: [theirs] });
+  const cells = { a: cellHistogram.cell({ route: 'a' }), b: cellHistogram.cell({ route: 'b' }) };
+  const counts = { a: cellCounter.cell({ route: 'a' }), b: cellCounter.cell({ route: 'b' }) };
+  // Bounds themselves (le is inclusive), between them, below the first and above the last.
+  const values = [0, 0.0005, 0.001, 0.0011, 0.0025, 0.07, 1, 2.5, 29.9, 30, 31, 1000];
+  const compare = async () => {
+    const a = canonical(parseExposition(await ours.metrics()));
+    const b = canonical(parseExposition(await theirs.metrics()));
+    assert.deepEqual(a, b);
+    return a.length;
+  };
+  for (const [i, v] of values.entries()) {
+    const route = i % 3 === 0 ? 'b' : 'a';
+    cells[route].observe(v);
+    histogram.observe({ route }, v);
+    counts[route].count++;
+    counter.inc({ route });
+    // Scrapes in between: a counter hands over only what is new since the last one.
+    if (i % 4 === 0) await compare();
+  }
+  const lines = await compare();
+  assert.equal(lines, 2 * (buckets.length + 3) + 2);
+  const text = await ours.metrics();
+  assert.match(text, /^# TYPE h_seconds histogram$/m);
+  assert.match(text, /^# TYPE c_total counter$/m);
 });

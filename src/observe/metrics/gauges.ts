@@ -1,0 +1,126 @@
+/**
+ * Gauges of live state, read from the gateway's current runtime at scrape time: nothing on the request
+ * path, and a reload is followed because the runtime is looked up on every scrape. Series of servers
+ * that a reload removed disappear with them (each scrape starts from an empty gauge).
+ */
+import { Gauge, type Registry } from 'prom-client';
+import type { Gateway } from '../../proxy/index.js';
+
+/** Where the gauges find the gateway; null until one is given (then the gauges carry no series). */
+export type GatewaySource = () => Gateway | null;
+
+type UpstreamRead = (gateway: Gateway, upstream: string) => number | null;
+type ServerRead = (gateway: Gateway, upstream: string, index: number) => number | null;
+
+const UPSTREAM_GAUGES: ReadonlyArray<{ name: string; help: string; read: UpstreamRead }> = [
+  {
+    name: 'gatewise_upstream_inflight',
+    help: 'Requests admitted to the upstream and not yet finished.',
+    read: (g, name) => {
+      const guard = g.runtime.guards.get(name);
+      if (guard) return guard.queue.inflight;
+      let sum = 0;
+      for (const server of g.runtime.upstreams.get(name)?.servers ?? []) sum += server.inflight;
+      return sum;
+    },
+  },
+  {
+    name: 'gatewise_upstream_queue_depth',
+    help: 'Requests waiting for an admission slot.',
+    read: (g, name) => g.runtime.guards.get(name)?.queue.length ?? null,
+  },
+  {
+    name: 'gatewise_upstream_panic',
+    help: '1 while fewer servers are healthy than the panic threshold and load spreads over all of them.',
+    read: (g, name) => {
+      const guard = g.runtime.guards.get(name);
+      return guard ? Number(guard.panic) : null;
+    },
+  },
+];
+
+const SERVER_GAUGES: ReadonlyArray<{ name: string; help: string; read: ServerRead }> = [
+  {
+    name: 'gatewise_server_available',
+    help: '1 when balancers may pick the server (healthy, not ejected, not draining, breaker not open), else 0.',
+    read: (g, up, i) => {
+      const server = g.runtime.upstreams.get(up)?.servers[i];
+      return server ? Number(server.available) : null;
+    },
+  },
+  {
+    name: 'gatewise_server_healthy',
+    help: '1 when active health checks pass (or none are configured), else 0.',
+    read: (g, up, i) => {
+      const guard = g.runtime.guards.get(up)?.servers[i];
+      return guard ? Number(guard.healthy) : null;
+    },
+  },
+  {
+    name: 'gatewise_server_breaker_open',
+    help: '1 while the server circuit breaker is open, else 0 (no series when no breaker is configured).',
+    read: (g, up, i) => {
+      const breaker = g.runtime.guards.get(up)?.servers[i]?.breaker;
+      return breaker ? Number(breaker.state === 'open') : null;
+    },
+  },
+];
+
+/** Registers every live-state gauge in `register`. */
+export function registerGauges(register: Registry, source: GatewaySource): void {
+  const registers = [register];
+  for (const { name, help, read } of UPSTREAM_GAUGES) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['upstream'],
+      registers,
+      collect() {
+        this.reset();
+        const gateway = source();
+        if (gateway === null) return;
+        for (const upstream of gateway.runtime.upstreams.keys()) {
+          const value = read(gateway, upstream);
+          if (value !== null) this.set({ upstream }, value);
+        }
+      },
+    });
+  }
+  for (const { name, help, read } of SERVER_GAUGES) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['upstream', 'server'],
+      registers,
+      collect() {
+        this.reset();
+        const gateway = source();
+        if (gateway === null) return;
+        for (const [upstream, u] of gateway.runtime.upstreams) {
+          for (const server of u.servers) {
+            const value = read(gateway, upstream, server.index);
+            if (value !== null) this.set({ upstream, server: server.address }, value);
+          }
+        }
+      },
+    });
+  }
+  new Gauge({
+    name: 'gatewise_server_connections',
+    help: 'Open upstream connections: idle in the keep-alive pool, or busy with a request.',
+    labelNames: ['upstream', 'server', 'state'],
+    registers,
+    collect() {
+      this.reset();
+      const gateway = source();
+      if (gateway === null) return;
+      for (const [upstream, u] of gateway.runtime.upstreams) {
+        for (const server of u.servers) {
+          const idle = server.idle.length;
+          this.set({ upstream, server: server.address, state: 'idle' }, idle);
+          this.set({ upstream, server: server.address, state: 'busy' }, Math.max(0, server.open - idle));
+        }
+      }
+    },
+  });
+}
