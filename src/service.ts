@@ -6,8 +6,8 @@ import type { ServerResponse } from 'node:http';
 import { AdminServer, DASHBOARD_HTML } from './admin/index.js';
 import { type Config, loadConfigFile, redactConfig } from './config/index.js';
 import { ConfigError, formatProblem } from './errors.js';
-import { createLogs, EventBus, FanOut, type LogFormat, LogObserver, type Logs } from './observe/index.js';
-import { Metrics } from './observe/metrics.js';
+import { createLogs, EventBus, FanOut, type LogFormat, LogObserver, type Logs, Metrics } from './observe/index.js';
+
 import { RecentFailures } from './observe/recent-failures.js';
 import { ServerStats } from './observe/stats.js';
 import { Gateway } from './proxy/index.js';

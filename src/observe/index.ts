@@ -2,3 +2,4 @@ export { LogObserver } from './access-log.js';
 export { EventBus, type EventKind, type GatewayEvent, type Stamped } from './events.js';
 export { FanOut } from './fanout.js';
 export { createLogs, type LogFormat, type LogOptions, type Logs } from './log.js';
+export { Metrics } from './metrics.js';
