@@ -191,15 +191,8 @@ export function parseRequestHead(
   limits: HeadLimits,
   out: ParsedHead,
 ): void {
-  out.reset();
-  const len = headEnd - start;
-  if (len > limits.maxHeadBytes) fail('HPE_HEAD_TOO_LARGE', 431, true, 'head too large');
-  const text = latin1(buf, start, headEnd);
-  out.text = text;
-  out.headBytes = len;
-
-  const lineStart = skipEmptyLines(text, true);
-  out.startLineStart = lineStart;
+  const lineStart = beginHead(buf, start, headEnd, limits, out, true);
+  const text = out.text;
   // method = token (RFC 9112 §3.1), then exactly one SP
   let pos = lineStart;
   while ((CHAR[text.charCodeAt(pos)]! & C_TOKEN) !== 0) pos++;
@@ -236,6 +229,28 @@ export function parseRequestHead(
   }
 }
 
+/**
+ * What both parsers start with: the size limit, the head's latin1 text (taken once), and the
+ * leading empty lines skipped. Returns where the start line begins.
+ */
+function beginHead(
+  buf: Buffer,
+  start: number,
+  headEnd: number,
+  limits: HeadLimits,
+  out: ParsedHead,
+  isRequest: boolean,
+): number {
+  out.reset();
+  const len = headEnd - start;
+  if (len > limits.maxHeadBytes) fail('HPE_HEAD_TOO_LARGE', 431, isRequest, 'head too large');
+  out.text = latin1(buf, start, headEnd);
+  out.headBytes = len;
+  const lineStart = skipEmptyLines(out.text, isRequest);
+  out.startLineStart = lineStart;
+  return lineStart;
+}
+
 /** Parse a complete response head buf[start, headEnd) into out. Errors carry status 502. */
 export function parseResponseHead(
   buf: Buffer,
@@ -244,15 +259,8 @@ export function parseResponseHead(
   limits: HeadLimits,
   out: ParsedHead,
 ): void {
-  out.reset();
-  const len = headEnd - start;
-  if (len > limits.maxHeadBytes) fail('HPE_HEAD_TOO_LARGE', 431, false, 'head too large');
-  const text = latin1(buf, start, headEnd);
-  out.text = text;
-  out.headBytes = len;
-
-  const lineStart = skipEmptyLines(text, false);
-  out.startLineStart = lineStart;
+  const lineStart = beginHead(buf, start, headEnd, limits, out, false);
+  const text = out.text;
   // status-line = HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4); a missing
   // second SP before an empty reason is tolerated, as most clients do.
   let pos = lineStart;
