@@ -348,7 +348,7 @@ export class Exchange implements UpstreamOwner {
     } else if (this.kept.length === 1 && this.kept[0]!.length <= 16384) {
       // One write for head plus a small body (PERF-NOTES rule 3).
       const body = this.kept[0]!;
-      const headBytes = Buffer.byteLength(this.requestHead, 'latin1');
+      const headBytes = this.requestHead.length; // latin1: one byte per character
       const out = Buffer.allocUnsafe(headBytes + body.length);
       out.write(this.requestHead, 0, 'latin1');
       body.copy(out, headBytes);
@@ -745,17 +745,11 @@ export class Exchange implements UpstreamOwner {
         const failedError = error;
         probeTls(server.host, server.port, 1000).then((speaksTls) => {
           server.speaksTls = speaksTls;
-          if (this.active && this.server === server && this.conn === null)
-            this.upstreamFailedAfterClose(failedError, phase);
+          if (this.active && this.server === server && this.conn === null) this.upstreamFailed(failedError, phase);
         });
         return;
       }
     }
-    this.conn = null;
-    this.upstreamFailedAfterClose(error, phase);
-  }
-
-  private upstreamFailedAfterClose(error: Error, phase: Phase): void {
     this.conn = null;
     this.upstreamFailed(error, phase);
   }

@@ -8,10 +8,9 @@ import { mkdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { parseConfigText } from '../../src/config/index.js';
 import { startUpstream } from '../../src/drill/upstreams.js';
-import { Service } from '../../src/service.js';
 import { get } from '../support/raw-client.js';
+import { startService } from '../support/service.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 
@@ -20,12 +19,9 @@ test('the dashboard shows a failure, its cause and the server going down', async
   const bad = await startUpstream('refuse');
   t.after(() => good.close());
   t.after(() => bad.close());
-  const service = new Service({
-    config: parseConfigText(
-      `listen: [{ address: 127.0.0.1:0 }]
-admin: { address: 127.0.0.1:0 }
-log: { access: false, level: error }
-upstreams:
+  const { port, admin } = await startService(
+    t,
+    `upstreams:
   shop:
     servers: [{ url: ${good.url} }, { url: ${bad.url} }]
     health: { passive: { failures: 2, eject_for: 60s } }
@@ -33,12 +29,7 @@ routes:
   - match: { path: / }
     upstream: shop
 `,
-      'dashboard.yaml',
-    ),
-  });
-  await service.start();
-  t.after(() => service.stop());
-  const port = Number(service.gateway.addresses()[0]!.split(':').pop());
+  );
 
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
@@ -54,7 +45,7 @@ routes:
   });
   t.after(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.goto(`http://${service.adminAddress}/`);
+  await page.goto(`${admin}/`);
   await page.waitForSelector('#conn.live');
   const badRow = page.locator(`#servers tr[data-server="${bad.url}"] .state`);
   assert.equal(await badRow.textContent(), 'up');

@@ -1,10 +1,9 @@
 /** Draining a server through the admin API: no new requests, in-flight ones finish. */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { parseConfigText } from '../../src/config/index.js';
-import { Service } from '../../src/service.js';
 import { load } from '../support/load.js';
 import { get } from '../support/raw-client.js';
+import { startService } from '../support/service.js';
 import { startSwitchUpstream } from '../support/switch-upstream.js';
 
 test('drain and undrain a server through the admin API', async (t) => {
@@ -12,23 +11,15 @@ test('drain and undrain a server through the admin API', async (t) => {
   const b = await startSwitchUpstream('b');
   t.after(() => a.close());
   t.after(() => b.close());
-  const config = parseConfigText(
-    `listen: [{ address: 127.0.0.1:0 }]
-admin: { address: 127.0.0.1:0 }
-log: { access: false, level: error }
-upstreams:
+  const { port, admin } = await startService(
+    t,
+    `upstreams:
   api: { servers: [{ url: ${a.url} }, { url: ${b.url} }] }
 routes:
   - match: { path: / }
     upstream: api
 `,
-    'drain.yaml',
   );
-  const service = new Service({ config });
-  await service.start();
-  t.after(() => service.stop());
-  const port = Number(service.gateway.addresses()[0]!.split(':').pop());
-  const admin = `http://${service.adminAddress}`;
 
   // An in-flight request on b survives the drain.
   b.delayMs = 300;

@@ -1,10 +1,9 @@
 /** A real Prometheus scrape of the admin /metrics after real traffic and real failures. */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { parseConfigText } from '../../src/config/index.js';
 import { startUpstream } from '../../src/drill/upstreams.js';
-import { Service } from '../../src/service.js';
 import { get } from '../support/raw-client.js';
+import { startService } from '../support/service.js';
 
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
   for (const line of text.split('\n')) {
@@ -21,12 +20,9 @@ test('admin /metrics counts requests and failures by RFC 9209 type and cause', a
   const refused = await startUpstream('refuse');
   t.after(() => good.close());
   t.after(() => refused.close());
-  const service = new Service({
-    config: parseConfigText(
-      `listen: [{ address: 127.0.0.1:0 }]
-admin: { address: 127.0.0.1:0 }
-log: { access: false, level: error }
-upstreams:
+  const { port, admin } = await startService(
+    t,
+    `upstreams:
   ok: { servers: [{ url: ${good.url} }] }
   down: { servers: [{ url: ${refused.url} }], retries: { attempts: 1 } }
 routes:
@@ -35,16 +31,11 @@ routes:
   - match: { path: / }
     upstream: ok
 `,
-      'metrics.yaml',
-    ),
-  });
-  await service.start();
-  t.after(() => service.stop());
-  const port = Number(service.gateway.addresses()[0]!.split(':').pop());
+  );
   for (let i = 0; i < 5; i++) assert.equal((await get(port, '/health')).status, 200);
   for (let i = 0; i < 3; i++) assert.equal((await get(port, '/down')).status, 502);
 
-  const res = await fetch(`http://${service.adminAddress}/metrics`);
+  const res = await fetch(`${admin}/metrics`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
   const text = await res.text();
