@@ -6,7 +6,17 @@ import type { ServerResponse } from 'node:http';
 import { AdminServer, DASHBOARD_HTML } from './admin/index.js';
 import { type Config, loadConfigFile, redactConfig } from './config/index.js';
 import { ConfigError, formatProblem } from './errors.js';
-import { createLogs, EventBus, FanOut, type LogFormat, LogObserver, type Logs, Metrics } from './observe/index.js';
+import {
+  AlertEngine,
+  createLogs,
+  EventBus,
+  FanOut,
+  type LogFormat,
+  LogObserver,
+  type Logs,
+  Metrics,
+  registerAlertMetrics,
+} from './observe/index.js';
 
 import { RecentFailures } from './observe/recent-failures.js';
 import { ServerStats } from './observe/stats.js';
@@ -31,6 +41,8 @@ export class Service {
   readonly failures: RecentFailures;
   /** Prometheus metrics, served at admin /metrics. */
   readonly metrics: Metrics;
+  /** Alert rules, their state and notifiers. */
+  readonly alerts: AlertEngine;
   private admin: AdminServer | undefined;
   adminAddress = '';
   private reloading: Promise<ReloadResult> | undefined;
@@ -55,12 +67,22 @@ export class Service {
         (event.kind === 'health' && event.to === 'unhealthy') ||
         event.kind === 'ejected' ||
         (event.kind === 'breaker' && event.to === 'open') ||
-        (event.kind === 'panic' && event.active);
+        (event.kind === 'panic' && event.active) ||
+        (event.kind === 'alert' && event.state === 'firing');
       this.logs.logger[out ? 'warn' : 'info']({ msg: `event: ${event.kind}`, ...event });
     });
     this.gateway = new Gateway(config, { observer, events: this.events });
     this.metrics.attach(this.events);
     this.metrics.collectFrom(() => this.gateway);
+    this.alerts = new AlertEngine({
+      runtime: () => this.gateway.runtime,
+      totals: () => this.metrics.totals(),
+      emit: (transition) => this.events.emit(transition),
+      warn: (record) => this.logs.logger.warn(record),
+      externalUrl: () => `http://${this.adminAddress}`,
+    });
+    this.alerts.configure(config.alerts);
+    registerAlertMetrics(this.metrics.register, () => this.alerts);
   }
 
   async start(): Promise<void> {
@@ -114,6 +136,11 @@ export class Service {
         },
         {
           method: 'GET',
+          path: '/api/alerts',
+          handle: async () => ({ status: 200, body: this.alertsView() }),
+        },
+        {
+          method: 'GET',
           path: '/api/events',
           handle: async () => ({ status: 200, body: { counts: this.events.counts, recent: this.events.recent() } }),
         },
@@ -134,6 +161,7 @@ export class Service {
       config.admin.token ?? '',
     );
     this.adminAddress = await this.admin.listen(config.admin.address);
+    this.alerts.start();
     this.logs.logger.info({ msg: 'gatewise started', listen: this.gateway.addresses(), admin: this.adminAddress });
   }
 
@@ -147,6 +175,13 @@ export class Service {
       config_generation: rt.generation,
       listen: this.gateway.addresses(),
       connections: this.gateway.ctx.connections.size,
+      alerts: this.alerts.alerts().active.map((alert) => ({
+        name: alert.name,
+        state: alert.state,
+        severity: alert.severity,
+        labels: alert.labels,
+        summary: alert.annotations.summary,
+      })),
       upstreams: [...rt.upstreams.values()].map((u) => ({
         name: u.name,
         balance: u.spec.balance,
@@ -169,6 +204,19 @@ export class Service {
     };
   }
 
+  /** Alerts (pending, firing, recently resolved), the rules in force and each notifier's deliveries. */
+  alertsView(): Record<string, unknown> {
+    const redacted = redactConfig(this.gateway.runtime.config) as Config;
+    return {
+      ...this.alerts.alerts(),
+      rules: this.alerts.ruleList(),
+      notifiers: this.alerts.notifierStats().map((stats, index) => ({
+        ...stats,
+        url: redacted.alerts.notifiers[index]?.url,
+      })),
+    };
+  }
+
   /** Everything the dashboard shows, in one JSON value. */
   snapshot(): Record<string, unknown> {
     return {
@@ -176,6 +224,7 @@ export class Service {
       status: this.status(),
       events: this.events.recent().slice(-40),
       failures: this.failures.list(50),
+      alerts: this.alerts.alerts(),
       series: [...this.gateway.runtime.upstreams.keys()].map((upstream) => ({
         upstream,
         buckets: this.stats.upstreamSeries(upstream).map((p) => ({ requests: p.requests, errors: p.failures })),
@@ -225,6 +274,7 @@ export class Service {
     }
     try {
       const rt = await this.gateway.reload(config);
+      this.alerts.configure(config.alerts);
       this.logs.logger.info({ msg: 'configuration reloaded', generation: rt.generation, file });
       this.metrics.recordReload(true);
       return { ok: true, generation: rt.generation };
@@ -238,6 +288,7 @@ export class Service {
   async stop(): Promise<void> {
     const graceMs = this.gateway.runtime.config.shutdown.grace;
     this.logs.logger.info({ msg: 'shutting down', grace_ms: graceMs });
+    this.alerts.stop();
     await Promise.all([this.gateway.stop(graceMs), this.admin?.close()]);
     this.logs.logger.info({ msg: 'stopped' });
     this.logs.flush();

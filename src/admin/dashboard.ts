@@ -2,7 +2,8 @@
  * The live dashboard at admin `/`: one self-contained page (no CDN, no external asset) fed by the
  * server-sent events of `/api/stream`. It shows every upstream and server (state, in-flight, rates,
  * latency), a chart of requests and errors by root cause over the last minutes, the recent failures
- * with their diagnosis (click one for everything known about it), and the recent events.
+ * with their diagnosis (click one for everything known about it), the recent events, and the alerts
+ * pending or firing.
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
@@ -38,12 +39,17 @@ export const DASHBOARD_HTML = `<!doctype html>
   #events li { list-style: none; padding: 3px 0; border-bottom: 1px solid var(--line); color: var(--dim); }
   #events ul { margin: 0; padding: 0; max-height: 260px; overflow: auto; }
   .wide { grid-column: 1 / -1; }
+  #alerts li { list-style: none; padding: 5px 0; border-bottom: 1px solid var(--line); }
+  #alerts ul { margin: 0; padding: 0; }
+  #alerts .firing { color: var(--bad); font-weight: 600; } #alerts .pending { color: var(--warn); font-weight: 600; }
+  #alerts .none { color: var(--ok); }
   #conn.live { color: var(--ok); } #conn.lost { color: var(--bad); }
 </style>
 </head>
 <body>
 <header><h1>Gatewise</h1><span class="dim" id="meta">connecting…</span><span id="conn" class="dim">●</span></header>
 <main>
+  <section class="wide" id="alerts"><h2>Alerts</h2><ul></ul></section>
   <section class="wide"><h2>Upstreams and servers</h2>
     <table id="servers"><thead><tr><th>server</th><th>state</th><th class="num">in-flight</th><th class="num">req/s</th><th class="num">errors</th><th class="num">p50</th><th class="num">p99</th><th>breaker</th><th class="num">weight</th></tr></thead><tbody></tbody></table>
   </section>
@@ -134,8 +140,16 @@ export const DASHBOARD_HTML = `<!doctype html>
   });
 
   function renderEvents(events) {
-    $('#events ul').innerHTML = (events ?? []).slice(-40).reverse().map((e) => '<li>' + esc(String(e.at).slice(11, 19)) + ' <b>' + esc(e.kind) + '</b> ' + esc(e.upstream ?? '') + ' ' + esc(e.server ?? e.host ?? '') + ' ' +
-      esc(e.to ?? (e.active != null ? (e.active ? 'on' : 'off') : '')) + ' ' + esc(e.reason ?? e.error ?? '') + '</li>').join('');
+    $('#events ul').innerHTML = (events ?? []).slice(-40).reverse().map((e) => '<li>' + esc(String(e.at).slice(11, 19)) + ' <b>' + esc(e.kind) + '</b> ' + esc(e.upstream ?? e.labels?.upstream ?? '') + ' ' + esc(e.server ?? e.labels?.server ?? e.host ?? '') + ' ' +
+      esc(e.to ?? e.state ?? (e.active != null ? (e.active ? 'on' : 'off') : '')) + ' ' + esc(e.name ?? '') + ' ' + esc(e.reason ?? e.error ?? '') + '</li>').join('');
+  }
+
+  function renderAlerts(alerts) {
+    const active = alerts?.active ?? [];
+    $('#alerts ul').innerHTML = active.length === 0 ? '<li class="none">No alert pending or firing</li>' : active.map((a) =>
+      '<li><span class="' + esc(a.state) + '">' + esc(a.state.toUpperCase()) + '</span> <b>' + esc(a.name) + '</b> <span class="dim">' + esc(a.severity) + ' · ' +
+      esc([a.labels.upstream, a.labels.server].filter(Boolean).join(' / ')) + ' · since ' + esc(String(a.firing_since ?? a.active_since).slice(11, 19)) + '</span> ' +
+      esc(a.annotations.summary ?? '') + '</li>').join('');
   }
 
   function apply(snapshot) {
@@ -144,6 +158,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     renderChart(snapshot.series);
     renderFailures(snapshot.failures);
     renderEvents(snapshot.events);
+    renderAlerts(snapshot.alerts);
   }
 
   const source = new EventSource('/api/stream' + q);

@@ -30,6 +30,14 @@ export interface StatusUpstream {
   servers: StatusServer[];
 }
 
+export interface StatusAlert {
+  name: string;
+  state: string;
+  severity: string;
+  labels: Record<string, string>;
+  summary?: string;
+}
+
 export interface StatusJson {
   pid?: number;
   uptime_s?: number;
@@ -37,6 +45,8 @@ export interface StatusJson {
   listen?: string[];
   connections?: number;
   upstreams: StatusUpstream[];
+  /** Pending and firing alerts. */
+  alerts?: StatusAlert[];
 }
 
 export interface RenderOptions {
@@ -133,7 +143,24 @@ export function renderStatus(json: StatusJson, options: RenderOptions = {}): str
     lines.push(row.length === 1 ? (color ? `${BOLD}${row[0]}${RESET}` : row[0]!) : pad(row, states[i]!));
   }
   if (json.upstreams.length === 0) lines.push('(no upstreams)');
+  if (json.alerts !== undefined) lines.push('', ...renderAlerts(json.alerts, color));
   return `${lines.join('\n')}\n`;
+}
+
+/** One line per pending or firing alert, firing first. */
+function renderAlerts(alerts: readonly StatusAlert[], color: boolean): string[] {
+  if (alerts.length === 0) return ['alerts: none firing'];
+  const lines = [color ? `${BOLD}alerts${RESET}` : 'alerts'];
+  for (const alert of alerts) {
+    const where = [alert.labels.upstream, alert.labels.server].filter(Boolean).join(' / ');
+    const state = alert.state.toUpperCase().padEnd(7);
+    const tint = alert.state === 'firing' ? (alert.severity === 'critical' ? RED : YELLOW) : '';
+    const shown = color && tint !== '' ? `${tint}${state}${RESET}` : state;
+    lines.push(
+      `  ${shown}  ${alert.name} (${alert.severity})${where ? ` ${where}` : ''}${alert.summary ? `: ${alert.summary}` : ''}`,
+    );
+  }
+  return lines;
 }
 
 export interface StatusRequest {

@@ -5,11 +5,13 @@
 
 export type { HostPort, ServerTarget } from './addresses.js';
 export { isLoopbackHost, parseHostPort, parseServerUrl } from './addresses.js';
+export type { AlertRuleConfig, AlertsConfig, NotifierConfig, NotifierType, Severity } from './alerts.js';
+export { conditionKeys, notifierTypes, severities } from './alerts.js';
 export type { ConfigKeyDescription } from './describe.js';
 export { describeConfig } from './describe.js';
 export type { CheckResult } from './load.js';
 export { checkConfigText, loadConfigFile, parseConfigText } from './load.js';
-export { REDACTED, redactConfig } from './redact.js';
+export { REDACTED, redactConfig, redactUrl } from './redact.js';
 export type {
   ActiveHealthConfig,
   BreakerConfig,

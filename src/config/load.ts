@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { ConfigError, type ConfigProblem } from '../errors.js';
+import { alertChecks } from './alerts-checks.js';
 import { type CheckReporter, checks } from './check.js';
 import { expandEnvironment } from './env.js';
 import { readFailureReason, resolveFilePaths, tlsFilesCheck } from './files.js';
@@ -89,7 +90,7 @@ export function checkConfigText(text: string, file: string, env: NodeJS.ProcessE
     },
     lineOf: (path) => locator.value(path).line,
   };
-  for (const check of [...checks, ...resilienceChecks, tlsFilesCheck(file)]) check.run(data, reporter);
+  for (const check of [...checks, ...resilienceChecks, ...alertChecks, tlsFilesCheck(file)]) check.run(data, reporter);
 
   if (problems.length > 0 || !result.success) return { problems: problems.sort(byPosition) };
   resolveFilePaths(result.data, file);

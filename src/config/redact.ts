@@ -33,6 +33,22 @@ function redact(value: unknown, headerMap: boolean): unknown {
   return copy;
 }
 
+/**
+ * A notifier URL can be the secret itself (a Slack incoming webhook is a bearer URL): only its origin
+ * is shown, and credentials in it never.
+ */
+export function redactUrl(href: string): string {
+  try {
+    const url = new URL(href);
+    const hidden = url.pathname.length > 1 || url.search !== '';
+    return `${url.protocol}//${url.host}${hidden ? `/${REDACTED}` : ''}`;
+  } catch {
+    return REDACTED;
+  }
+}
+
 export function redactConfig(config: Config): unknown {
-  return redact(config, false);
+  const copy = redact(config, false) as Config;
+  copy.alerts.notifiers = copy.alerts.notifiers.map((notifier) => ({ ...notifier, url: redactUrl(notifier.url) }));
+  return copy;
 }

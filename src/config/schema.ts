@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { alertsSchema } from './alerts.js';
 import {
   cidr,
   duration,
@@ -229,6 +230,7 @@ export const configSchema = z.strictObject({
     .array(routeSchema)
     .min(1, { error: 'at least one route is required' })
     .describe('Routes, matched by host, longest path prefix, then method.'),
+  alerts: alertsSchema.prefault({}).describe('Alert rules and notifiers.'),
 });
 
 export type Config = z.infer<typeof configSchema>;

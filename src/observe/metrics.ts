@@ -46,14 +46,50 @@ interface RouteCells {
 }
 
 interface UpstreamCells {
+  readonly queueWait: HistogramCell<'upstream'>;
   readonly connect: HistogramCell<'upstream'>;
   readonly head: HistogramCell<'upstream'>;
   readonly retries: CounterCell<'upstream'>;
 }
 
+/** A histogram's observations so far: per bucket of `bounds` (seconds), plus those above the last. */
+export interface HistogramTotals {
+  readonly bounds: readonly number[];
+  /** One count per bound (not cumulative), then one for values above the last bound. */
+  readonly counts: number[];
+  count: number;
+}
+
+/** Everything counted for one upstream since start: what alert rules take differences of. */
+export interface UpstreamTotals {
+  /** Answered requests (client aborts excluded), and those by status class (`5xx`...). */
+  requests: number;
+  readonly byClass: Record<string, number>;
+  /** Failed upstream tries by `error_type` and by `cause`. */
+  readonly byErrorType: Record<string, number>;
+  readonly byCause: Record<string, number>;
+  /** Time to the upstream response head, and whole-request duration. */
+  readonly head: HistogramTotals;
+  readonly total: HistogramTotals;
+}
+
 export interface MetricsOptions {
   /** Collect prom-client's process metrics (CPU, memory, event loop lag, handles). Default true. */
   processMetrics?: boolean;
+}
+
+function emptyHistogram(bounds: readonly number[]): HistogramTotals {
+  return { bounds, counts: new Array<number>(bounds.length + 1).fill(0), count: 0 };
+}
+
+function addHistogram(into: HistogramTotals, cell: HistogramCell): void {
+  let finite = 0;
+  for (let i = 0; i < cell.counts.length; i++) {
+    into.counts[i]! += cell.counts[i]!;
+    finite += cell.counts[i]!;
+  }
+  into.counts[into.bounds.length]! += cell.count - finite;
+  into.count += cell.count;
 }
 
 /**
@@ -68,6 +104,7 @@ export class Metrics implements ExchangeObserver {
   private readonly requests: CellCounter<RouteLabels | 'code_class'>;
   private readonly aborts: CellCounter<'route'>;
   private readonly duration: CellHistogram<RouteLabels>;
+  private readonly queueWait: CellHistogram<'upstream'>;
   private readonly connect: CellHistogram<'upstream'>;
   private readonly head: CellHistogram<'upstream'>;
   private readonly failures: CellCounter<'upstream' | 'error_type' | 'cause'>;
@@ -104,6 +141,13 @@ export class Metrics implements ExchangeObserver {
       name: 'gatewise_request_duration_seconds',
       help: 'Time from the request head to the end of the response, for answered requests.',
       labelNames: ['route', 'upstream'],
+      buckets: [...REQUEST_BUCKETS_SECONDS],
+      registers,
+    });
+    this.queueWait = new CellHistogram({
+      name: 'gatewise_upstream_queue_wait_seconds',
+      help: 'Time requests waited in the admission queue (limits.queue), admitted or shed at the end.',
+      labelNames: ['upstream'],
       buckets: [...REQUEST_BUCKETS_SECONDS],
       registers,
     });
@@ -198,6 +242,7 @@ export class Metrics implements ExchangeObserver {
     if (ex.upstream === null) return;
     const up = this.upstreamCells(ex.upstream.name);
     if (ex.attempt > 1) up.retries.count += ex.attempt - 1;
+    if (ex.queueWaitMs >= 0) up.queueWait.observe(ex.queueWaitMs / 1000);
     // A failed last try was observed in upstreamFailed already. A reused keep-alive connection
     // reports 0 ms: no connect happened, so none is observed.
     if (ex.failure === null) {
@@ -244,6 +289,7 @@ export class Metrics implements ExchangeObserver {
     let cells = this.byUpstream.get(upstream);
     if (cells === undefined) {
       cells = {
+        queueWait: this.queueWait.cell({ upstream }),
         connect: this.connect.cell({ upstream }),
         head: this.head.cell({ upstream }),
         retries: this.retries.cell({ upstream }),
@@ -251,6 +297,49 @@ export class Metrics implements ExchangeObserver {
       this.byUpstream.set(upstream, cells);
     }
     return cells;
+  }
+
+  /**
+   * Every counter and histogram summed per upstream (over routes and causes), read off the hot path
+   * by the alert rules. Requests answered without an upstream (no route) are left out.
+   */
+  totals(): Map<string, UpstreamTotals> {
+    const out = new Map<string, UpstreamTotals>();
+    const of = (upstream: string): UpstreamTotals => {
+      let totals = out.get(upstream);
+      if (totals === undefined) {
+        totals = {
+          requests: 0,
+          byClass: {},
+          byErrorType: {},
+          byCause: {},
+          head: emptyHistogram(UPSTREAM_BUCKETS_SECONDS),
+          total: emptyHistogram(REQUEST_BUCKETS_SECONDS),
+        };
+        out.set(upstream, totals);
+      }
+      return totals;
+    };
+    for (const cells of this.byRouteKey.values()) {
+      if (cells.upstream === '') continue;
+      const totals = of(cells.upstream);
+      cells.requests.forEach((cell, index) => {
+        if (cell === undefined) return;
+        const name = CODE_CLASSES[index]!;
+        totals.byClass[name] = (totals.byClass[name] ?? 0) + cell.count;
+        totals.requests += cell.count;
+      });
+      addHistogram(totals.total, cells.duration);
+    }
+    for (const cell of this.byFailure.values()) {
+      const { upstream, error_type, cause } = cell.labels as Record<'upstream' | 'error_type' | 'cause', string>;
+      if (upstream === '') continue;
+      const totals = of(upstream);
+      totals.byErrorType[error_type] = (totals.byErrorType[error_type] ?? 0) + cell.count;
+      totals.byCause[cause] = (totals.byCause[cause] ?? 0) + cell.count;
+    }
+    for (const [upstream, cells] of this.byUpstream) addHistogram(of(upstream).head, cells.head);
+    return out;
   }
 
   // --- transitions ---

@@ -66,6 +66,8 @@ export class Exchange implements UpstreamOwner {
   private acquired = false;
   /** Coarse-clock start, for the retry deadline. */
   private startedAtClock = 0;
+  /** When the exchange entered the admission queue (precise ms). */
+  private queuedAt = 0;
   private replayLimit = 0;
   private backoffTimer: NodeJS.Timeout | undefined;
   method = '';
@@ -105,6 +107,8 @@ export class Exchange implements UpstreamOwner {
   private connectStartedAt = 0;
   connectMs = -1;
   headMs = -1;
+  /** Time spent in the upstream's admission queue; -1 when the request never waited there. */
+  queueWaitMs = -1;
   private deadline = 0;
   private deadlineKind = Deadline.None;
   private upstreamPaused = false;
@@ -148,6 +152,7 @@ export class Exchange implements UpstreamOwner {
     this.tried.length = 0;
     this.connectMs = -1;
     this.headMs = -1;
+    this.queueWaitMs = -1;
     this.headSent = false;
     this.status = 0;
     this.bytesOut = 0;
@@ -204,6 +209,7 @@ export class Exchange implements UpstreamOwner {
     if (!guard.queue.tryAdmit()) {
       if (guard.queue.enqueue(this, now)) {
         this.queued = true;
+        this.queuedAt = preciseMs();
         return;
       }
       this.shed(`upstream "${route.upstream.name}" is at max_inflight and its queue is full`);
@@ -216,6 +222,7 @@ export class Exchange implements UpstreamOwner {
   /** A queued exchange got its slot. */
   admitFromQueue(): void {
     this.queued = false;
+    this.queueWaitMs = preciseMs() - this.queuedAt;
     this.admitted = true;
     this.dispatch();
   }
@@ -224,6 +231,7 @@ export class Exchange implements UpstreamOwner {
   queueExpired(): void {
     if (!this.queued) return;
     this.queued = false;
+    this.queueWaitMs = preciseMs() - this.queuedAt;
     this.shed(`waited longer than limits.queue_timeout for a slot of upstream "${this.upstream!.name}"`);
   }
 
@@ -247,6 +255,7 @@ export class Exchange implements UpstreamOwner {
     if (guard === null) return;
     if (this.queued) {
       this.queued = false;
+      this.queueWaitMs = preciseMs() - this.queuedAt;
       guard.queue.remove(this);
     }
     if (this.admitted) {

@@ -252,6 +252,11 @@ export class UpstreamGuard<Q> {
     }
   }
 
+  /** Whether passive health has the server out of rotation now. */
+  isEjected(index: number): boolean {
+    return this.outliers.isEjected(index, this.time.now);
+  }
+
   snapshot(index: number): Record<string, unknown> {
     const g = this.servers[index]!;
     return {

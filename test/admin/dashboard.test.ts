@@ -1,6 +1,7 @@
 /**
  * The dashboard in a real headless Chromium (Debian's, driven by playwright-core): a failure is
- * injected, and its type, its root cause and the server's state change must appear on the live page.
+ * injected, and its type, its root cause, the server's state change and the alert it fires must appear
+ * on the live page.
  * A screenshot is saved to test-artifacts/dashboard.png.
  */
 import { strict as assert } from 'node:assert';
@@ -28,6 +29,9 @@ test('the dashboard shows a failure, its cause and the server going down', async
 routes:
   - match: { path: / }
     upstream: shop
+alerts:
+  evaluate_every: 100ms
+  rules: [{ name: ShopServerOut, server_unhealthy: {}, severity: critical }]
 `,
   );
 
@@ -67,6 +71,10 @@ routes:
   assert.match(detail ?? '', /ECONNREFUSED/);
   assert.match(detail ?? '', new RegExp(`127\\.0\\.0\\.1:${bad.port}`));
   assert.match((await page.locator('#events').textContent()) ?? '', /ejected/);
+  // The ejection fires the alert, which the page shows with its server.
+  await page.waitForSelector('#alerts .firing', { timeout: 10000 });
+  const alerts = (await page.locator('#alerts').textContent()) ?? '';
+  assert.match(alerts, /FIRING ShopServerOut critical · shop \/ 127\.0\.0\.1:\d+/);
 
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: `${ARTIFACTS}dashboard.png`, fullPage: true });

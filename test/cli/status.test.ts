@@ -207,3 +207,23 @@ function capture(t: T, stream: NodeJS.WriteStream): string[] {
   });
   return written;
 }
+
+test('pending and firing alerts are listed under the table', async (t) => {
+  const { json } = await startService(t);
+  assert.deepEqual(json.alerts, [], 'the default rules wait (for:) before anything is pending');
+  assert.match(renderStatus(json), /\nalerts: none firing\n$/);
+  json.alerts = [
+    {
+      name: 'GatewiseUpstreamDown',
+      state: 'firing',
+      severity: 'critical',
+      labels: { upstream: 'api' },
+      summary: 'Upstream api has no available server',
+    },
+    { name: 'Slow', state: 'pending', severity: 'warning', labels: { upstream: 'api', server: '10.0.0.1:80' } },
+  ];
+  const text = renderStatus(json);
+  assert.match(text, /\n {2}FIRING {3}GatewiseUpstreamDown \(critical\) api: Upstream api has no available server\n/);
+  assert.match(text, /\n {2}PENDING {2}Slow \(warning\) api \/ 10\.0\.0\.1:80\n$/);
+  assert.match(renderStatus(json, { color: true }), /\u001b\[31mFIRING \u001b\[0m/);
+});

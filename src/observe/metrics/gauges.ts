@@ -30,6 +30,14 @@ const UPSTREAM_GAUGES: ReadonlyArray<{ name: string; help: string; read: Upstrea
     read: (g, name) => g.runtime.guards.get(name)?.queue.length ?? null,
   },
   {
+    name: 'gatewise_upstream_admission_capacity',
+    help: 'max_inflight + queue: requests the upstream admits or queues at once (no series when unlimited).',
+    read: (g, name) => {
+      const limits = g.runtime.config.upstreams[name]?.limits;
+      return limits === undefined || limits.max_inflight === 0 ? null : limits.max_inflight + limits.queue;
+    },
+  },
+  {
     name: 'gatewise_upstream_panic',
     help: '1 while fewer servers are healthy than the panic threshold and load spreads over all of them.',
     read: (g, name) => {
@@ -54,6 +62,14 @@ const SERVER_GAUGES: ReadonlyArray<{ name: string; help: string; read: ServerRea
     read: (g, up, i) => {
       const guard = g.runtime.guards.get(up)?.servers[i];
       return guard ? Number(guard.healthy) : null;
+    },
+  },
+  {
+    name: 'gatewise_server_ejected',
+    help: '1 while passive health (outlier detection) keeps the server out of rotation, else 0.',
+    read: (g, up, i) => {
+      const guard = g.runtime.guards.get(up);
+      return guard ? Number(guard.isEjected(i)) : null;
     },
   },
   {
