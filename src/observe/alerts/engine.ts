@@ -88,17 +88,22 @@ export class AlertEngine {
   /** Takes (new) rules and notifiers; the state of alerts whose rule keeps its name is kept. */
   configure(config: AlertsConfig): void {
     this.rules = effectiveRules(config);
-    for (const notifier of this.notifiers) notifier.close();
+    // A notifier whose settings did not change is kept, with its queue, retries and counts.
+    const before = new Map(this.notifiers.map((n) => [JSON.stringify([n.name, n.config, this.everyMs]), n]));
     this.everyMs = config.evaluate_every;
-    this.notifiers = config.notifiers.map(
-      (notifier, index) =>
-        new Notifier(notifier, index, {
-          evaluateEveryMs: config.evaluate_every,
-          externalUrl: this.options.externalUrl(),
-          now: this.now,
-          warn: this.options.warn,
-        }),
-    );
+    this.notifiers = config.notifiers.map((notifier, index) => {
+      const fresh = new Notifier(notifier, index, {
+        evaluateEveryMs: config.evaluate_every,
+        externalUrl: this.options.externalUrl,
+        now: this.now,
+        warn: this.options.warn,
+      });
+      const key = JSON.stringify([fresh.name, notifier, this.everyMs]);
+      const kept = before.get(key);
+      before.delete(key);
+      return kept ?? fresh;
+    });
+    for (const notifier of before.values()) notifier.close();
     this.longestWindowMs = Math.max(0, ...this.rules.map(windowOf));
     for (const instance of this.instances.values()) {
       const rule = this.rules.find((r) => r.name === instance.rule.name);

@@ -43,7 +43,8 @@ export interface NotifierStats {
 export interface NotifierDeps {
   /** The engine's evaluation interval, part of how far ahead Alertmanager expiry is set. */
   evaluateEveryMs: number;
-  externalUrl: string;
+  /** The dashboard's URL (known once the admin listener is up). */
+  externalUrl: () => string;
   now: () => number;
   warn: (record: Record<string, unknown>) => void;
 }
@@ -216,7 +217,7 @@ export class Notifier {
       case 'slack':
         return { url: this.config.url, body: slackMessage(batch) };
       default:
-        return { url: this.config.url, body: webhookMessage(this.name, batch, this.deps.externalUrl) };
+        return { url: this.config.url, body: webhookMessage(this.name, batch, this.deps.externalUrl()) };
     }
   }
 

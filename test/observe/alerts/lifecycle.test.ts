@@ -4,7 +4,12 @@
  * and the admin API's view.
  */
 import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { loadConfigFile } from '../../../src/config/index.js';
+import { Service } from '../../../src/service.js';
 import { until } from '../../support/load.js';
 import { get } from '../../support/raw-client.js';
 import { type Received, startReceiver } from '../../support/receiver.js';
@@ -21,6 +26,7 @@ interface WebhookAlert {
 }
 interface WebhookBody {
   version: string;
+  externalURL: string;
   status: string;
   receiver: string;
   alerts: WebhookAlert[];
@@ -91,6 +97,7 @@ alerts:
   assert.equal(body.version, '4');
   assert.equal(body.status, 'firing');
   assert.equal(body.receiver, 'hook');
+  assert.equal(body.externalURL, admin);
   const firing = body.alerts[0]!;
   assert.deepEqual(firing.labels, {
     alertname: 'ApiServerDown',
@@ -293,4 +300,57 @@ alerts:
   await until(() => service.gateway.runtime.guards.get('api')!.servers[0]!.healthy, 5000, 'server healthy again');
   service.alerts.evaluate();
   assert.equal(service.alerts.alerts().active[0]?.state, 'firing');
+});
+
+test('a reload keeps the state of rules it keeps, and resolves the alerts of rules it removes', async (t) => {
+  const backend = await startSwitchUpstream('a');
+  t.after(() => backend.close());
+  const receiver = await startReceiver(t);
+  const dir = mkdtempSync(join(tmpdir(), 'gatewise-alert-reload-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'gatewise.yaml');
+  const write = (rules: string) =>
+    writeFileSync(
+      file,
+      `listen: [{ address: 127.0.0.1:0 }]
+admin: { address: 127.0.0.1:0 }
+log: { access: false, level: error }
+upstreams:
+  api:
+    servers: [{ url: ${backend.url} }]
+    health: { active: { interval: 100ms, timeout: 100ms, healthy_after: 1, unhealthy_after: 1 } }
+routes: [{ match: { path: / }, upstream: api }]
+alerts:
+  default_rules: false
+  evaluate_every: 50ms
+  rules: [${rules}]
+  notifiers: [{ type: webhook, url: ${receiver.url} }]
+`,
+    );
+  write('{ name: Down, server_unhealthy: {} }, { name: AlsoDown, server_unhealthy: {} }');
+  const service = new Service({ config: await loadConfigFile(file), configFile: file });
+  await service.start();
+  t.after(() => service.stop());
+  backend.healthy = false;
+  await until(
+    () => service.alerts.alerts().active.filter((a) => a.state === 'firing').length === 2,
+    5000,
+    'both firing',
+  );
+  const since = service.alerts.alerts().active.find((a) => a.name === 'Down')!.firing_since;
+
+  write('{ name: Down, server_unhealthy: {}, severity: warning }');
+  assert.deepEqual(await service.reload(), { ok: true, generation: service.gateway.runtime.generation });
+  await until(() => alertsOf(receiver.received, 'resolved').length > 0, 5000, 'removed rule resolved');
+  assert.deepEqual(
+    alertsOf(receiver.received, 'resolved').map((a) => a.labels.alertname),
+    ['AlsoDown'],
+  );
+  // The unchanged notifier was kept: one count across the reload.
+  assert.equal(service.alerts.notifierStats()[0]!.sent, receiver.received.length);
+  const kept = service.alerts.alerts().active;
+  assert.deepEqual(
+    kept.map((a) => [a.name, a.state, a.firing_since]),
+    [['Down', 'firing', since]],
+  );
 });
