@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { checkedApi } from '../../support/alerting.js';
 import { until } from '../../support/load.js';
 import { freePort } from '../../support/nginx.js';
 import { startReceiver } from '../../support/receiver.js';
@@ -64,15 +65,7 @@ receivers:
   t.after(() => backend.close());
   await startService(
     t,
-    `upstreams:
-  api:
-    servers: [{ url: ${backend.url} }]
-    health: { active: { interval: 100ms, timeout: 100ms, healthy_after: 1, unhealthy_after: 1 } }
-routes: [{ match: { path: / }, upstream: api }]
-alerts:
-  default_rules: false
-  evaluate_every: 50ms
-  rules:
+    `${checkedApi(backend.url)}  rules:
     - name: ApiServerDown
       server_unhealthy: {}
       severity: critical

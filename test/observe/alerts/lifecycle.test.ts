@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfigFile } from '../../../src/config/index.js';
 import { Service } from '../../../src/service.js';
+import { checkedApi } from '../../support/alerting.js';
 import { until } from '../../support/load.js';
 import { get } from '../../support/raw-client.js';
 import { type Received, startReceiver } from '../../support/receiver.js';
@@ -147,15 +148,7 @@ test('a condition shorter than `for` stays pending and is never notified', async
   const receiver = await startReceiver(t);
   const { service } = await startService(
     t,
-    `upstreams:
-  api:
-    servers: [{ url: ${backend.url} }]
-    health: { active: { interval: 100ms, timeout: 100ms, healthy_after: 1, unhealthy_after: 1 } }
-routes: [{ match: { path: / }, upstream: api }]
-alerts:
-  default_rules: false
-  evaluate_every: 50ms
-  rules: [{ name: Down, server_unhealthy: {}, for: 1h }]
+    `${checkedApi(backend.url)}  rules: [{ name: Down, server_unhealthy: {}, for: 1h }]
   notifiers: [{ type: webhook, url: ${receiver.url} }]
 `,
   );
@@ -232,15 +225,7 @@ test('a receiver that keeps failing gets every attempt, then the notification is
   receiver.answers.push(500, 502, 503);
   const { service } = await startService(
     t,
-    `upstreams:
-  api:
-    servers: [{ url: ${backend.url} }]
-    health: { active: { interval: 100ms, timeout: 100ms, healthy_after: 1, unhealthy_after: 1 } }
-routes: [{ match: { path: / }, upstream: api }]
-alerts:
-  default_rules: false
-  evaluate_every: 50ms
-  rules: [{ name: Down, server_unhealthy: {} }]
+    `${checkedApi(backend.url)}  rules: [{ name: Down, server_unhealthy: {} }]
   notifiers: [{ name: flaky, type: webhook, url: ${receiver.url}, retries: { attempts: 3, backoff: 20ms } }]
 `,
   );
@@ -260,15 +245,7 @@ test('a 4xx from the receiver is a refusal of the payload: not retried', async (
   receiver.answers.push(400);
   const { service } = await startService(
     t,
-    `upstreams:
-  api:
-    servers: [{ url: ${backend.url} }]
-    health: { active: { interval: 100ms, timeout: 100ms, healthy_after: 1, unhealthy_after: 1 } }
-routes: [{ match: { path: / }, upstream: api }]
-alerts:
-  default_rules: false
-  evaluate_every: 50ms
-  rules: [{ name: Down, server_unhealthy: {} }]
+    `${checkedApi(backend.url)}  rules: [{ name: Down, server_unhealthy: {} }]
   notifiers: [{ type: webhook, url: ${receiver.url}, retries: { attempts: 5, backoff: 20ms } }]
 `,
   );
@@ -283,15 +260,7 @@ test('keep_firing_for holds a firing alert through a short recovery', async (t) 
   t.after(() => backend.close());
   const { service } = await startService(
     t,
-    `upstreams:
-  api:
-    servers: [{ url: ${backend.url} }]
-    health: { active: { interval: 100ms, timeout: 100ms, healthy_after: 1, unhealthy_after: 1 } }
-routes: [{ match: { path: / }, upstream: api }]
-alerts:
-  default_rules: false
-  evaluate_every: 50ms
-  rules: [{ name: Down, server_unhealthy: {}, keep_firing_for: 1h }]
+    `${checkedApi(backend.url)}  rules: [{ name: Down, server_unhealthy: {}, keep_firing_for: 1h }]
 `,
   );
   backend.healthy = false;
