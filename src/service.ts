@@ -16,11 +16,13 @@ import {
   type Logs,
   Metrics,
   registerAlertMetrics,
+  registerProcessMetrics,
 } from './observe/index.js';
 
 import { RecentFailures } from './observe/recent-failures.js';
 import { ServerStats } from './observe/stats.js';
 import { Gateway } from './proxy/index.js';
+import { type ProcessSnapshot, Supervisor } from './supervise/index.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -30,6 +32,12 @@ export interface ServiceOptions {
 }
 
 export type ReloadResult = { ok: true; generation: number } | { ok: false; problems: string[] };
+
+/** What `/api/status` says of a managed server's process (the rest is in `/api/processes`). */
+function summary(p: ProcessSnapshot | undefined): Record<string, unknown> | undefined {
+  if (p === undefined) return undefined;
+  return { state: p.state, pid: p.pid, restarts: p.restarts, last_exit: p.last_exit?.reason ?? null };
+}
 
 export class Service {
   readonly gateway: Gateway;
@@ -43,6 +51,9 @@ export class Service {
   readonly metrics: Metrics;
   /** Alert rules, their state and notifiers. */
   readonly alerts: AlertEngine;
+  /** Managed backend processes (servers with `run`). */
+  readonly supervisor: Supervisor;
+  private readonly rolling = new Map<string, Promise<unknown>>();
   private admin: AdminServer | undefined;
   adminAddress = '';
   private reloading: Promise<ReloadResult> | undefined;
@@ -68,10 +79,21 @@ export class Service {
         event.kind === 'ejected' ||
         (event.kind === 'breaker' && event.to === 'open') ||
         (event.kind === 'panic' && event.active) ||
-        (event.kind === 'alert' && event.state === 'firing');
+        (event.kind === 'alert' && event.state === 'firing') ||
+        (event.kind === 'process' && (event.state === 'failed' || (event.exit?.cause ?? null) !== null));
       this.logs.logger[out ? 'warn' : 'info']({ msg: `event: ${event.kind}`, ...event });
     });
-    this.gateway = new Gateway(config, { observer, events: this.events });
+    this.supervisor = new Supervisor({
+      runtime: () => this.gateway?.runtime ?? null,
+      emit: (event) => this.events.emit(event),
+      output: (record) => this.logs.logger.info(record),
+    });
+    this.supervisor.adopt(config);
+    this.gateway = new Gateway(config, {
+      observer,
+      events: this.events,
+      processReady: (upstream, url) => this.supervisor.isReady(upstream, url),
+    });
     this.metrics.attach(this.events);
     this.metrics.collectFrom(() => this.gateway);
     this.alerts = new AlertEngine({
@@ -80,12 +102,15 @@ export class Service {
       emit: (transition) => this.events.emit(transition),
       warn: (record) => this.logs.logger.warn(record),
       externalUrl: () => `http://${this.adminAddress}`,
+      processes: () => this.supervisor.facts(),
     });
     this.alerts.configure(config.alerts);
     registerAlertMetrics(this.metrics.register, () => this.alerts);
+    registerProcessMetrics(this.metrics.register, () => this.supervisor.list());
   }
 
   async start(): Promise<void> {
+    this.supervisor.start();
     await this.gateway.start();
     const config = this.options.config;
     this.admin = new AdminServer(
@@ -141,6 +166,16 @@ export class Service {
         },
         {
           method: 'GET',
+          path: '/api/processes',
+          handle: async () => ({ status: 200, body: this.processesView(50) }),
+        },
+        {
+          method: 'POST',
+          path: /^\/api\/upstreams\/([^/]+)\/restart$/,
+          handle: async (_req, [name]) => this.rollingRestart(name!),
+        },
+        {
+          method: 'GET',
           path: '/api/events',
           handle: async () => ({ status: 200, body: { counts: this.events.counts, recent: this.events.recent() } }),
         },
@@ -168,6 +203,7 @@ export class Service {
   status(): unknown {
     const rt = this.gateway.runtime;
     const stats = new Map(this.stats.snapshot().map((st) => [`${st.upstream}|${st.url}`, st]));
+    const processes = new Map(this.supervisor.list().map((p) => [`${p.upstream}|${p.url}`, p]));
     return {
       status: 'ok',
       pid: process.pid,
@@ -199,6 +235,7 @@ export class Service {
           idle_connections: s.idle.length,
           ...rt.guards.get(u.name)?.snapshot(s.index),
           stats: stats.get(`${u.name}|${s.key}`),
+          process: summary(processes.get(`${u.name}|${s.key}`)),
         })),
       })),
     };
@@ -217,6 +254,31 @@ export class Service {
     };
   }
 
+  /** Managed processes with their last `lines` output lines. */
+  processesView(lines: number): unknown[] {
+    return this.supervisor.list().map((p) => ({
+      ...p,
+      lines: (this.supervisor.lines(p.upstream, p.server) ?? []).slice(-lines),
+    }));
+  }
+
+  /** Restarts an upstream's managed servers one at a time (a second request waits for the first). */
+  private async rollingRestart(name: string): Promise<{ status: number; body: unknown }> {
+    if (!this.gateway.runtime.upstreams.has(name))
+      return { status: 404, body: { error: `no upstream named "${name}"` } };
+    if (!this.supervisor.list().some((p) => p.upstream === name))
+      return { status: 409, body: { error: `upstream "${name}" has no managed server (no server with run:)` } };
+    let running = this.rolling.get(name);
+    if (running === undefined) {
+      this.logs.logger.info({ msg: 'rolling restart', upstream: name });
+      running = this.supervisor.rollingRestart(name).finally(() => this.rolling.delete(name));
+      this.rolling.set(name, running);
+    }
+    const servers = (await running) as Array<{ server: string; ok: boolean }>;
+    const ok = servers.every((s) => s.ok);
+    return { status: ok ? 200 : 500, body: { upstream: name, ok, servers } };
+  }
+
   /** Everything the dashboard shows, in one JSON value. */
   snapshot(): Record<string, unknown> {
     return {
@@ -225,6 +287,7 @@ export class Service {
       events: this.events.recent().slice(-40),
       failures: this.failures.list(50),
       alerts: this.alerts.alerts(),
+      processes: this.processesView(20),
       series: [...this.gateway.runtime.upstreams.keys()].map((upstream) => ({
         upstream,
         buckets: this.stats.upstreamSeries(upstream).map((p) => ({ requests: p.requests, errors: p.failures })),
@@ -273,7 +336,12 @@ export class Service {
       return { ok: false, problems };
     }
     try {
+      // New managed servers start (closed to traffic until ready) before the new runtime routes to
+      // them; removed ones stop once it no longer does.
+      const removed = await this.supervisor.reconcile(config);
       const rt = await this.gateway.reload(config);
+      this.supervisor.regate();
+      await this.supervisor.retire(removed);
       this.alerts.configure(config.alerts);
       this.logs.logger.info({ msg: 'configuration reloaded', generation: rt.generation, file });
       this.metrics.recordReload(true);
@@ -290,6 +358,7 @@ export class Service {
     this.logs.logger.info({ msg: 'shutting down', grace_ms: graceMs });
     this.alerts.stop();
     await Promise.all([this.gateway.stop(graceMs), this.admin?.close()]);
+    await this.supervisor.stop();
     this.logs.logger.info({ msg: 'stopped' });
     this.logs.flush();
   }

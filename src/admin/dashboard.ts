@@ -3,7 +3,7 @@
  * server-sent events of `/api/stream`. It shows every upstream and server (state, in-flight, rates,
  * latency), a chart of requests and errors by root cause over the last minutes, the recent failures
  * with their diagnosis (click one for everything known about it), the recent events, and the alerts
- * pending or firing.
+ * pending or firing, and the managed processes (click one for its last output lines).
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
@@ -43,6 +43,9 @@ export const DASHBOARD_HTML = `<!doctype html>
   #alerts ul { margin: 0; padding: 0; }
   #alerts .firing { color: var(--bad); font-weight: 600; } #alerts .pending { color: var(--warn); font-weight: 600; }
   #alerts .none { color: var(--ok); }
+  #processes tbody tr { cursor: pointer; } #processes tbody tr:hover { background: #1e2731; }
+  #proc-lines { display: none; margin: 10px 0 0; background: #0c1116; border: 1px solid var(--line); border-radius: 6px; padding: 10px; max-height: 240px; overflow: auto; white-space: pre-wrap; }
+  #proc-lines .stderr { color: var(--warn); }
   #conn.live { color: var(--ok); } #conn.lost { color: var(--bad); }
 </style>
 </head>
@@ -55,6 +58,10 @@ export const DASHBOARD_HTML = `<!doctype html>
   </section>
   <section id="chart"><h2>Requests and errors by cause (last minutes)</h2><div id="chart-body"></div><div class="legend" id="legend"></div></section>
   <section id="events"><h2>Events</h2><ul></ul></section>
+  <section class="wide" id="processes" hidden><h2>Managed processes</h2>
+    <table><thead><tr><th>upstream / server</th><th>state</th><th class="num">pid</th><th class="num">restarts</th><th class="num">memory</th><th>last exit</th></tr></thead><tbody></tbody></table>
+    <pre id="proc-lines"></pre>
+  </section>
   <section class="wide"><h2>Recent failures</h2>
     <table id="failures"><thead><tr><th>time</th><th>request id</th><th>upstream / server</th><th>error</th><th>cause</th><th>hint</th></tr></thead><tbody></tbody></table>
     <div id="detail"></div>
@@ -141,7 +148,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 
   function renderEvents(events) {
     $('#events ul').innerHTML = (events ?? []).slice(-40).reverse().map((e) => '<li>' + esc(String(e.at).slice(11, 19)) + ' <b>' + esc(e.kind) + '</b> ' + esc(e.upstream ?? e.labels?.upstream ?? '') + ' ' + esc(e.server ?? e.labels?.server ?? e.host ?? '') + ' ' +
-      esc(e.to ?? e.state ?? (e.active != null ? (e.active ? 'on' : 'off') : '')) + ' ' + esc(e.name ?? '') + ' ' + esc(e.reason ?? e.error ?? '') + '</li>').join('');
+      esc(e.to ?? e.state ?? (e.active != null ? (e.active ? 'on' : 'off') : '')) + ' ' + esc(e.name ?? '') + ' ' + esc(e.reason ?? e.error ?? e.exit?.reason ?? '') + '</li>').join('');
   }
 
   function renderAlerts(alerts) {
@@ -152,6 +159,30 @@ export const DASHBOARD_HTML = `<!doctype html>
       esc(a.annotations.summary ?? '') + '</li>').join('');
   }
 
+  let processes = [];
+  let shownProcess = null;
+  function renderProcesses(list) {
+    processes = list ?? [];
+    $('#processes').hidden = processes.length === 0;
+    const cls = (state) => (state === 'ready' ? 'up' : state === 'starting' || state === 'backoff' || state === 'stopping' ? 'warn' : 'down');
+    $('#processes tbody').innerHTML = processes.map((p, i) => '<tr data-index="' + i + '"><td>' + esc(p.upstream) + ' / ' + esc(p.server) + '</td><td class="state ' + cls(p.state) + '">' + esc(p.state) +
+      '</td><td class="num">' + esc(p.pid ?? '–') + '</td><td class="num">' + esc(p.restarts) + '</td><td class="num">' + (p.resident_bytes == null ? '–' : (p.resident_bytes / 1048576).toFixed(1) + ' MiB') +
+      '</td><td>' + (p.last_exit ? '<span class="cause">' + esc(p.last_exit.reason) + '</span> ' + esc(p.last_exit.detail) : '') + '</td></tr>').join('');
+    if (shownProcess !== null) showLines(processes.find((p) => p.upstream + '|' + p.server === shownProcess));
+  }
+  function showLines(p) {
+    const box = $('#proc-lines');
+    if (!p) { box.style.display = 'none'; return; }
+    box.style.display = 'block';
+    box.innerHTML = (p.lines ?? []).map((l) => '<span class="' + esc(l.stream) + '">' + esc(l.line) + '</span>').join('\\n') || '(no output yet)';
+  }
+  $('#processes tbody').addEventListener('click', (e) => {
+    const row = e.target.closest('tr');
+    const p = row ? processes[Number(row.dataset.index)] : undefined;
+    shownProcess = p ? p.upstream + '|' + p.server : null;
+    showLines(p);
+  });
+
   function apply(snapshot) {
     $('#meta').textContent = 'pid ' + snapshot.status.pid + ' · config generation ' + snapshot.status.config_generation + ' · ' + snapshot.status.connections + ' client connections · ' + new Date(snapshot.time).toLocaleTimeString();
     renderServers(snapshot.status);
@@ -159,6 +190,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     renderFailures(snapshot.failures);
     renderEvents(snapshot.events);
     renderAlerts(snapshot.alerts);
+    renderProcesses(snapshot.processes);
   }
 
   const source = new EventSource('/api/stream' + q);

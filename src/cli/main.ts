@@ -14,6 +14,7 @@ const COMMANDS: Record<string, Loader> = {
   reload: () => import('./reload.js').then((m) => m.default as CommandDef),
   status: () => import('./status.js').then((m) => m.default as CommandDef),
   alerts: () => import('./alerts.js').then((m) => m.default as CommandDef),
+  restart: () => import('./restart.js').then((m) => m.default as CommandDef),
 };
 
 const root = defineCommand({

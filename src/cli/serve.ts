@@ -36,16 +36,13 @@ export default defineCommand({
 });
 
 /** Serves until SIGTERM/SIGINT (graceful stop), reloading on SIGHUP. */
-export function runUntilSignal(service: Service, onStop?: () => Promise<void>): Promise<number> {
+export function runUntilSignal(service: Service): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
     const stop = () => {
       if (stopping) return;
       stopping = true;
-      service
-        .stop()
-        .then(() => onStop?.())
-        .then(() => resolve(0));
+      void service.stop().then(() => resolve(0));
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);

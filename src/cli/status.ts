@@ -1,5 +1,5 @@
 import { defineCommand } from 'citty';
-import { loadConfigFile } from '../config/index.js';
+import { ADMIN_ARGS, adminTarget } from './admin-client.js';
 
 /** The parts of the admin `/api/status` answer this command reads; everything else is passed over. */
 export interface StatusServerStats {
@@ -20,6 +20,8 @@ export interface StatusServer {
   weight?: number;
   backup?: boolean;
   stats?: StatusServerStats;
+  /** For a managed server: its process. */
+  process?: { state: string; pid: number | null; restarts: number; last_exit: string | null };
 }
 
 export interface StatusUpstream {
@@ -64,19 +66,26 @@ const RESET = '\u001b[0m';
 export function serverState(server: StatusServer, upstream: StatusUpstream): string {
   let state: string;
   if (server.draining) state = 'draining';
+  else if (server.process !== undefined && server.process.state !== 'ready') state = `process ${server.process.state}`;
   else if (server.passive === 'ejected') state = 'ejected';
   else if (server.breaker === 'open') state = 'breaker open';
   else if (server.healthy === false || server.available === false) state = 'DOWN';
   else if (server.breaker === 'half_open') state = 'breaker half-open';
   else state = 'up';
   // Panic routing sends traffic to servers that would otherwise be left out.
-  if (upstream.panic && state !== 'up' && state !== 'draining') state = 'panic';
+  if (upstream.panic && state !== 'up' && state !== 'draining' && !state.startsWith('process ')) state = 'panic';
   return state;
 }
 
 function stateColour(state: string): string {
   if (state === 'up') return GREEN;
-  if (state === 'draining' || state === 'breaker half-open') return YELLOW;
+  if (
+    state === 'draining' ||
+    state === 'breaker half-open' ||
+    state === 'process starting' ||
+    state === 'process backoff'
+  )
+    return YELLOW;
   return RED;
 }
 
@@ -215,19 +224,11 @@ export async function runStatus(request: StatusRequest, out: StatusOutput): Prom
 export default defineCommand({
   meta: { name: 'status', description: 'Show every upstream server of a running gateway (admin GET /api/status)' },
   args: {
-    config: { type: 'string', alias: 'c', description: 'configuration file (to find the admin address and token)' },
-    admin: { type: 'string', description: 'admin address, default 127.0.0.1:9090' },
-    token: { type: 'string', description: 'admin bearer token (default: $GATEWISE_ADMIN_TOKEN)' },
+    ...ADMIN_ARGS,
     json: { type: 'boolean', description: 'print the raw status JSON' },
   },
   async run({ args }): Promise<number> {
-    let admin = args.admin ?? '127.0.0.1:9090';
-    let token = args.token ?? process.env.GATEWISE_ADMIN_TOKEN ?? '';
-    if (args.config && !args.admin) {
-      const config = await loadConfigFile(args.config);
-      admin = config.admin.address;
-      token ||= config.admin.token ?? '';
-    }
+    const { address: admin, token } = await adminTarget(args);
     return runStatus(
       { admin, token, json: Boolean(args.json), color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR },
       {

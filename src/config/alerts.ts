@@ -17,7 +17,7 @@ import { fraction } from './resilience-fields.js';
 /**
  * Alert rules and the notifiers that receive their transitions. A rule holds exactly one condition
  * (one of the keys `error_ratio`, `latency`, `server_unhealthy`, `upstream_unavailable`,
- * `breaker_open`, `queue_saturation`); the rest is Prometheus' alerting-rule vocabulary (`for`,
+ * `breaker_open`, `queue_saturation`, `restart_loop`); the rest is Prometheus' alerting-rule vocabulary (`for`,
  * `keep_firing_for`, labels, annotations with `{{ $labels.x }}` and `{{ $value }}`), so that
  * `gatewise alerts export --prometheus` can write the same rules for Prometheus.
  */
@@ -84,6 +84,13 @@ export const queueSaturationSchema = z.strictObject({
 });
 
 /** A condition without options, written `server_unhealthy: {}` or just `server_unhealthy:`. */
+export const restartLoopSchema = z.strictObject({
+  restarts: integer(1)
+    .prefault(3)
+    .describe('Fire at this many automatic restarts within window, or when restarting gave up.'),
+  window: duration(1000).prefault('5m').describe('The window restarts are counted over.'),
+});
+
 const noOptions = (what: string) => z.strictObject({}).nullish().describe(what);
 
 export const alertRuleSchema = z.strictObject({
@@ -97,6 +104,9 @@ export const alertRuleSchema = z.strictObject({
   upstream_unavailable: noOptions('Condition: no server of the upstream may take requests.'),
   breaker_open: noOptions("Condition: a server's circuit breaker is open."),
   queue_saturation: queueSaturationSchema.optional().describe('Condition: admission slots and queue nearly full.'),
+  restart_loop: restartLoopSchema
+    .optional()
+    .describe('Condition: a managed server restarts again and again, or its crash loop made Gatewise give up.'),
   for: duration(0).prefault('0s').describe('How long the condition must hold (pending) before the alert fires.'),
   keep_firing_for: duration(0)
     .prefault('0s')
@@ -156,4 +166,5 @@ export const conditionKeys = [
   'upstream_unavailable',
   'breaker_open',
   'queue_saturation',
+  'restart_loop',
 ] as const;

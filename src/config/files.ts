@@ -140,6 +140,10 @@ export function resolveFilePaths(config: Config, configFile: string): void {
     for (const tls of [upstream.tls, ...upstream.servers.map((server) => server.tls)]) {
       if (tls?.ca !== undefined) tls.ca = absolute(tls.ca);
     }
+    // A managed server runs in the config file's directory unless told otherwise.
+    for (const server of upstream.servers) {
+      if (server.run !== undefined) server.run.cwd = absolute(server.run.cwd ?? '.');
+    }
   }
   if (config.log.file !== '') config.log.file = absolute(config.log.file);
 }

@@ -28,6 +28,7 @@ import {
   retriesSchema,
   upstreamLimitsSchema,
 } from './resilience.js';
+import { runSchema } from './run.js';
 
 /**
  * The configuration schema: the one source of the configuration's types (z.infer), its defaults
@@ -124,6 +125,9 @@ export const serverSchema = z.strictObject({
   tls: upstreamTlsSchema
     .optional()
     .describe('Per-server TLS settings, overriding the upstream-level ones (https only).'),
+  run: runSchema
+    .optional()
+    .describe('Managed server: Gatewise starts this process, sends it traffic once ready, restarts it.'),
 });
 
 export const balanceNames = ['round_robin', 'least_conn', 'random_two', 'ip_hash', 'header_hash'] as const;

@@ -2,7 +2,7 @@
  * The demo's backend: a small app the built-in demo runs twice as child processes, with routes that
  * make each kind of upstream trouble happen on demand.
  *
- *   node dist/src/demo/backend.js --port 5001 --name a [--host 127.0.0.1]
+ *   node dist/src/demo/backend.js --port 5001 --name a [--host 127.0.0.1]   (or PORT and HOST set)
  *
  *   /              a JSON hello naming the instance, the time and the pid
  *   /health        200 ok
@@ -113,9 +113,10 @@ function fail(message: string, exitCode: number): never {
 function main(): void {
   const { values } = parseArgs({
     options: {
-      port: { type: 'string', default: '5001' },
+      // PORT and HOST are what Gatewise gives a managed server.
+      port: { type: 'string', default: process.env.PORT ?? '5001' },
       name: { type: 'string', default: 'a' },
-      host: { type: 'string', default: '127.0.0.1' },
+      host: { type: 'string', default: process.env.HOST ?? '127.0.0.1' },
     },
   });
   const port = Number(values.port);

@@ -1,9 +1,9 @@
 /**
- * The built-in demo: two demo backends as real child processes (brought back a second after they
- * exit, so `/crash` can be tried again), the gateway on 127.0.0.1:8080 in front of them with verbose
- * errors, and the admin API on 127.0.0.1:9090.
+ * The built-in demo: two demo backends as managed servers (real child processes that Gatewise starts,
+ * gates on their health check and restarts after they exit, so `/crash` can be tried again), the
+ * gateway on 127.0.0.1:8080 in front of them with verbose errors, and the admin API and dashboard on
+ * 127.0.0.1:9090.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runUntilSignal } from '../cli/serve.js';
 import { parseConfigText } from '../config/index.js';
@@ -15,6 +15,9 @@ const BACKENDS = [
   { name: 'b', port: 5002 },
 ] as const;
 
+const BACKEND_SCRIPT = fileURLToPath(new URL('./backend.js', import.meta.url));
+
+/** Both demo backends are managed servers: Gatewise starts them, and brings them back after /crash. */
 export const DEMO_CONFIG = `# The built-in demo of gatewise serve
 listen:
   - address: 127.0.0.1:8080
@@ -27,10 +30,19 @@ log:
 upstreams:
   demo:
     servers:
-${BACKENDS.map((b) => `      - url: http://127.0.0.1:${b.port}`).join('\n')}
+${BACKENDS.map(
+  (b) => `      - url: http://127.0.0.1:${b.port}
+        run:
+          command: ${JSON.stringify(process.execPath)}
+          args: [${JSON.stringify(BACKEND_SCRIPT)}, --name, ${b.name}]
+          stop_timeout: 3s
+          restart: { backoff: { initial: 500ms, max: 5s } }`,
+).join('\n')}
     balance: round_robin
     timeouts: { connect: 1s, send: 10s, read: 5s }
     retries: { attempts: 2 }
+    health:
+      active: { path: /health, interval: 1s, timeout: 500ms, healthy_after: 1, unhealthy_after: 2 }
 routes:
   - match: { path: / }
     upstream: demo
@@ -44,7 +56,8 @@ Gatewise demo is running.
 Things to try:
   curl -i http://127.0.0.1:8080/                      answered by backend a, then b (round robin)
   curl -i http://127.0.0.1:8080/slow?ms=8000          the read timeout (5s) gives a 504 with its cause
-  curl -i http://127.0.0.1:8080/crash                 the backend dies mid-request: 502, cause crash_or_oom
+  curl -i http://127.0.0.1:8080/crash                 the backend dies mid-request: 502, cause crash_or_oom;
+                                                      Gatewise restarts it (see /api/processes)
   curl -i -H 'Accept: application/json' http://127.0.0.1:8080/crash     the same as problem+json
   curl -i http://127.0.0.1:8080/status/502            an upstream's own 502 is passed through untouched
   curl -i http://127.0.0.1:8080/big?kb=512            a large streamed response
@@ -53,38 +66,9 @@ Stop with Ctrl-C.
 `;
 
 export async function runDemo(logFormat: LogFormat | undefined): Promise<number> {
-  const backendScript = fileURLToPath(new URL('./backend.js', import.meta.url));
-  const children = new Map<string, ChildProcess>();
-  let stopping = false;
-  const startBackend = (b: (typeof BACKENDS)[number]) => {
-    const child = spawn(process.execPath, [backendScript, '--port', String(b.port), '--name', b.name], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    children.set(b.name, child);
-    child.once('exit', () => {
-      if (stopping) return;
-      setTimeout(() => {
-        if (!stopping) startBackend(b);
-      }, 1000).unref();
-    });
-  };
-  for (const b of BACKENDS) startBackend(b);
-
   const config = parseConfigText(DEMO_CONFIG, '<demo>');
   const service = new Service({ config, logFormat });
   await service.start();
   process.stdout.write(TRY);
-  return runUntilSignal(service, async () => {
-    stopping = true;
-    await Promise.all(
-      [...children.values()].map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
-  });
+  return runUntilSignal(service);
 }

@@ -1,14 +1,16 @@
 import type { ResilienceEvent } from '../resilience/index.js';
+import type { ProcessEvent } from '../supervise/supervisor.js';
 import type { AlertTransition } from './alerts/engine.js';
 
 /**
  * The gateway's events: every state transition of a server or upstream (health, ejection, breaker,
- * drain, panic, DNS) and every alert transition is one typed value, emitted once and consumed by subscribers (logs now; metrics,
+ * drain, panic, DNS, managed process) and every alert transition is one typed value, emitted once and consumed by subscribers (logs now; metrics,
  * alerts and the dashboard later). Nothing observes by reaching into the core.
  */
 export type GatewayEvent =
   | ResilienceEvent
   | AlertTransition
+  | ProcessEvent
   | { kind: 'health'; upstream: string; server: string; from: string; to: string; reason: string }
   | { kind: 'drain'; upstream: string; server: string; draining: boolean }
   | { kind: 'panic'; upstream: string; active: boolean; available: number; total: number }

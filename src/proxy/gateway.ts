@@ -30,6 +30,8 @@ export interface GatewayOptions {
   events?: EventBus | undefined;
   /** Host name lookup for server URLs (tests inject one); the system resolver when omitted. */
   lookup?: HostLookup | undefined;
+  /** Whether a managed server's process is ready (the supervisor knows); omitted = none managed. */
+  processReady?: ((upstream: string, url: string) => boolean) | undefined;
 }
 
 export class Gateway implements Sweepable {
@@ -42,11 +44,13 @@ export class Gateway implements Sweepable {
   /** One resolver per host name in the current config's server URLs. */
   private readonly resolvers = new Map<string, HostResolver>();
   private readonly lookup: HostLookup | undefined;
+  private readonly processReady: GatewayOptions['processReady'];
 
   constructor(config: Config, options: GatewayOptions) {
     const clock = new Clock();
     this.events = options.events ?? new EventBus();
     this.lookup = options.lookup;
+    this.processReady = options.processReady;
     this.ctx = {
       runtime: compileRuntime(config, this.deps(clock)),
       clock,
@@ -62,6 +66,7 @@ export class Gateway implements Sweepable {
     return {
       time: clock,
       emit: (event) => this.events.emit(event),
+      processReady: this.processReady,
       resolved: (host) =>
         this.resolvers
           .get(host)

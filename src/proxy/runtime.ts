@@ -71,6 +71,8 @@ export interface RuntimeDeps {
   emit: (event: GuardEvent) => void;
   /** The current addresses of a host name in a server URL, when known. */
   resolved?: ((host: string) => readonly string[] | undefined) | undefined;
+  /** Whether the process of a managed server (upstream, server URL) is ready; omitted = none managed. */
+  processReady?: ((upstream: string, url: string) => boolean) | undefined;
 }
 
 /** The host name of an http(s) server URL, or undefined for IP literals and unix sockets. */
@@ -108,7 +110,17 @@ export function compileRuntime(config: Config, deps: RuntimeDeps): Runtime {
         websocketIdleTimeoutMs: u.websocket.idle_timeout,
       }),
     );
-    guards.set(name, new UpstreamGuard<Exchange>(upstreams.get(name)!, u, deps.time, deps.emit));
+    const processReady = deps.processReady;
+    guards.set(
+      name,
+      new UpstreamGuard<Exchange>(
+        upstreams.get(name)!,
+        u,
+        deps.time,
+        deps.emit,
+        processReady && ((url) => processReady(name, url)),
+      ),
+    );
   }
   const rateLimiters: RateLimiter[] = [];
   const routes = config.routes.map((r, index) => {

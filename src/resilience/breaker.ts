@@ -105,6 +105,15 @@ export class CircuitBreaker {
     }
   }
 
+  /**
+   * The server is a new process: its failure streak starts over, and an open breaker lets its trial
+   * requests through at once (half_open on the next request) instead of waiting out the open period.
+   */
+  replaced(now: number): void {
+    this.consecutive = 0;
+    if (this.current === 'open') this.untilMs = Math.min(this.untilMs, now);
+  }
+
   /** A probe admitted by tryAcquire that ended without an outcome (the client went away). */
   release(): void {
     if (this.current === 'half_open' && this.probesInFlight > 0) this.probesInFlight--;

@@ -44,7 +44,8 @@ export interface RestoredEvent extends ServerEventBase {
   readonly kind: 'restored';
   readonly from: 'ejected';
   readonly to: 'probation';
-  readonly reason: 'ejection_expired';
+  /** The ejection ran out, or the server is a new process (a managed server restarted). */
+  readonly reason: 'ejection_expired' | 'process_restarted';
 }
 
 /** A server on probation answered successfully and counts as healthy again. */

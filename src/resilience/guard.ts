@@ -24,6 +24,8 @@ export interface ServerGuard {
   healthy: boolean;
   /** Drained by an operator: no new requests. */
   draining: boolean;
+  /** A managed server's process is up and ready (always true for servers Gatewise does not run). */
+  processReady: boolean;
   breaker: CircuitBreaker | null;
   /** When the server last became usable again (slow start ramps from here); 0 = always was. */
   usableSince: number;
@@ -61,6 +63,8 @@ export class UpstreamGuard<Q> {
     config: UpstreamConfig,
     private readonly time: TimeSource,
     private readonly emit: (event: GuardEvent) => void,
+    /** Whether a managed server's process is ready now (by server URL); omitted = no managed servers. */
+    processReady?: (url: string) => boolean,
   ) {
     const name = upstream.name;
     const health = config.health;
@@ -98,6 +102,7 @@ export class UpstreamGuard<Q> {
     this.servers = upstream.servers.map((s) => ({
       healthy: initialHealthy,
       draining: false,
+      processReady: processReady?.(s.key.split('#')[0]!) ?? true,
       breaker: config.breaker ? new CircuitBreaker(name, s.address, config.breaker, sink) : null,
       usableSince: 0,
       usable: true,
@@ -195,6 +200,22 @@ export class UpstreamGuard<Q> {
     return true;
   }
 
+  /** A managed server's process became ready (its checks pass) or went away. */
+  setProcessReady(index: number, ready: boolean): boolean {
+    const guard = this.servers[index];
+    if (guard === undefined) return false;
+    if (guard.processReady !== ready) {
+      guard.processReady = ready;
+      // A new process: the old one's ejection and open breaker do not describe it.
+      if (ready) {
+        this.outliers.replaced(index);
+        guard.breaker?.replaced(this.time.now);
+      }
+      this.refresh();
+    }
+    return true;
+  }
+
   /** Called on every clock tick: expired ejections, elapsed breaker open times, slow-start weights. */
   tick(): void {
     this.outliers.tick(this.time.now);
@@ -215,6 +236,7 @@ export class UpstreamGuard<Q> {
       const usable =
         g.healthy &&
         !g.draining &&
+        g.processReady &&
         !this.outliers.isEjected(i, now) &&
         (breaker === null || breaker.state !== 'open' || now >= breaker.openUntilMs);
       if (usable && !g.usable) g.usableSince = now;
@@ -238,7 +260,8 @@ export class UpstreamGuard<Q> {
     for (let i = 0; i < servers.length; i++) {
       const s = servers[i]!;
       const g = this.servers[i]!;
-      s.available = panic && !s.backup ? !g.draining : g.usable;
+      // Panic spreads load over servers health says are out, never over one whose process is not there.
+      s.available = panic && !s.backup ? !g.draining && g.processReady : g.usable;
     }
     if (panic !== this.panic) {
       this.panic = panic;
@@ -262,6 +285,7 @@ export class UpstreamGuard<Q> {
     return {
       healthy: g.healthy,
       draining: g.draining,
+      process_ready: g.processReady,
       passive: this.outliers.state(index),
       ejected_until: this.outliers.isEjected(index, this.time.now)
         ? new Date(this.outliers.ejectedUntilMs(index)).toISOString()

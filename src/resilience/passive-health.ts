@@ -1,4 +1,4 @@
-import type { EventSink, ServerHealthState } from './events.js';
+import type { EventSink, RestoredEvent, ServerHealthState } from './events.js';
 import type { TimeSource } from './time.js';
 import { RollingCounter } from './window.js';
 
@@ -208,9 +208,18 @@ export class OutlierDetector {
     });
   }
 
-  private restore(index: number, now: number): void {
+  /**
+   * The server behind `index` is a new process (a managed server restarted): failures of the old one
+   * say nothing of it, so an ejection ends now and the server is on probation.
+   */
+  replaced(index: number, now: number = this.time.now): void {
+    this.streaks[index] = 0;
+    if (this.states[index] === EJECTED) this.restore(index, now, 'process_restarted');
+  }
+
+  private restore(index: number, now: number, reason: RestoredEvent['reason'] = 'ejection_expired'): void {
     this.states[index] = PROBATION;
-    this.lastEjectionEndMs[index] = this.untilMs[index]!;
+    this.lastEjectionEndMs[index] = Math.min(now, this.untilMs[index]!);
     this.ejectedNow--;
     this.sink({
       kind: 'restored',
@@ -219,7 +228,7 @@ export class OutlierDetector {
       atMs: now,
       from: 'ejected',
       to: 'probation',
-      reason: 'ejection_expired',
+      reason,
     });
   }
 }

@@ -6,14 +6,33 @@
  */
 import { strict as assert } from 'node:assert';
 import { mkdirSync } from 'node:fs';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { startUpstream } from '../../src/drill/upstreams.js';
+import { freePort } from '../support/nginx.js';
 import { get } from '../support/raw-client.js';
 import { startService } from '../support/service.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
+
+/** A page in Debian's headless Chromium, closed with the test. */
+async function openPage(t: TestContext): Promise<Page> {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  t.after(() => browser.close());
+  return browser.newPage({ viewport: { width: 1400, height: 900 } });
+}
 
 test('the dashboard shows a failure, its cause and the server going down', async (t) => {
   const good = await startUpstream('ok', { name: 'good' });
@@ -35,20 +54,7 @@ alerts:
 `,
   );
 
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  t.after(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const page = await openPage(t);
   await page.goto(`${admin}/`);
   await page.waitForSelector('#conn.live');
   const badRow = page.locator(`#servers tr[data-server="${bad.url}"] .state`);
@@ -78,4 +84,41 @@ alerts:
 
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: `${ARTIFACTS}dashboard.png`, fullPage: true });
+});
+
+test('managed processes appear with their state, restarts and last exit; a click shows their output', async (t) => {
+  const port = await freePort();
+  const code = `console.log('booting'); require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT, process.env.HOST)`;
+  const { service, admin } = await startService(
+    t,
+    `upstreams:
+  app:
+    servers: [{ url: http://127.0.0.1:${port}, run: { command: ${JSON.stringify(process.execPath)}, args: [-e, ${JSON.stringify(code)}], stop_timeout: 1s, restart: { backoff: { initial: 50ms } } } }]
+routes: [{ match: { path: / }, upstream: app }]
+`,
+  );
+  const page = await openPage(t);
+  await page.goto(`${admin}/`);
+  await page.waitForSelector('#conn.live');
+  await page.waitForFunction(
+    `document.querySelector('#processes tbody tr .state')?.textContent === 'ready'`,
+    undefined,
+    {
+      timeout: 10000,
+    },
+  );
+  const pid = service.supervisor.list()[0]!.pid!;
+  process.kill(pid, 'SIGKILL');
+  await page.waitForFunction(
+    `document.querySelector('#processes tbody tr')?.textContent.includes('killed by SIGKILL')`,
+    undefined,
+    { timeout: 10000 },
+  );
+  const row = (await page.locator('#processes tbody tr').textContent()) ?? '';
+  assert.match(row, new RegExp(`^app / 127\\.0\\.0\\.1:${port}`));
+  assert.match(row, /killed/);
+  await page.locator('#processes tbody tr').click();
+  assert.match((await page.locator('#proc-lines').textContent()) ?? '', /booting/);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: `${ARTIFACTS}dashboard-processes.png`, fullPage: true });
 });

@@ -85,6 +85,7 @@ test('types and required keys are named as the reference shows them', () => {
     'routes[].upstream',
     'upstreams',
     'upstreams.<name>.servers',
+    'upstreams.<name>.servers[].run.command',
     'upstreams.<name>.servers[].url',
   ]);
 });
@@ -98,6 +99,7 @@ upstreams:
     servers:
       - url: https://127.0.0.1:5001
         tls: {}
+        run: { command: app }
     tls: {}
     health: { active: { expect_json: {} }, passive: { latency: {} } }
     breaker: {}
@@ -109,11 +111,12 @@ alerts:
     - { name: Errors, error_ratio: { above: 5% } }
     - { name: Slow, latency: {} }
     - { name: Full, queue_saturation: {} }
+    - { name: Loop, restart_loop: {} }
   notifiers: [{ type: webhook, url: "http://127.0.0.1:9/" }]
 `;
 
 /** A rule holds one condition: the keys of each condition are read from the rule that has it. */
-const RULE_OF: Record<string, number> = { latency: 1, queue_saturation: 2 };
+const RULE_OF: Record<string, number> = { latency: 1, queue_saturation: 2, restart_loop: 3 };
 
 /** Percentages these keys keep as a fraction (50% -> 0.5); the others keep the percentage itself. */
 const FRACTIONS = new Set([

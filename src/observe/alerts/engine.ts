@@ -9,7 +9,7 @@ import type { AlertRuleConfig, AlertsConfig } from '../../config/alerts.js';
 import type { Runtime } from '../../proxy/index.js';
 import type { UpstreamTotals } from '../metrics.js';
 import { type AlertMessage, Notifier, type NotifierStats } from './notify.js';
-import { conditionOf, effectiveRules, evaluateRule, windowOf } from './rules.js';
+import { conditionOf, effectiveRules, evaluateRule, type ProcessFacts, windowOf } from './rules.js';
 import { expandTemplate } from './template.js';
 
 export type AlertState = 'pending' | 'firing' | 'resolved';
@@ -44,6 +44,8 @@ export interface AlertEngineOptions {
   runtime: () => Runtime;
   /** Counters per upstream, from the metrics. */
   totals: () => Map<string, UpstreamTotals>;
+  /** Managed server processes, for restart_loop rules (none when omitted). */
+  processes?: () => readonly ProcessFacts[];
   emit: (transition: AlertTransition) => void;
   warn: (record: Record<string, unknown>) => void;
   /** Where a person looks at an alert: the dashboard. */
@@ -130,7 +132,12 @@ export class AlertEngine {
     const now = this.sample();
     const runtime = this.options.runtime();
     const totals = this.samples[this.samples.length - 1]!.totals;
-    const input = { runtime, totals, baseline: (windowMs: number) => this.baseline(now, windowMs) };
+    const input = {
+      runtime,
+      totals,
+      processes: this.options.processes?.() ?? [],
+      baseline: (windowMs: number) => this.baseline(now, windowMs),
+    };
     const seen = new Set<string>();
     const changed: AlertMessage[] = [];
     for (const rule of this.rules) {

@@ -61,6 +61,13 @@ function exprOf(rule: AlertRuleConfig, upstream: string | undefined, config: Con
   if (rule.upstream_unavailable !== undefined)
     return `sum by (upstream) (gatewise_server_available${selector(scope)}) == 0`;
   if (rule.breaker_open !== undefined) return `gatewise_server_breaker_open${selector(scope)} == 1`;
+  if (rule.restart_loop !== undefined) {
+    const r = rule.restart_loop;
+    return (
+      `increase(gatewise_managed_restarts_total${selector(scope)}[${promDuration(r.window)}]) >= ${r.restarts}` +
+      ` or gatewise_managed_failed${selector(scope)} == 1`
+    );
+  }
   if (rule.server_unhealthy !== undefined)
     return `gatewise_server_healthy${selector(scope)} == 0 or gatewise_server_ejected${selector(scope)} == 1`;
   const q = rule.queue_saturation!;

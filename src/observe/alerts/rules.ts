@@ -77,6 +77,19 @@ const DEFAULTS: readonly unknown[] = [
         'The slowest responses are close to the read timeout (80% of it): a little slower and they become 504 connection_read_timeout.',
     },
   },
+  {
+    name: 'GatewiseRestartLoop',
+    restart_loop: { restarts: 3, window: '5m' },
+    for: '0s',
+    keep_firing_for: '5m',
+    severity: 'critical',
+    annotations: {
+      summary:
+        'Managed server {{ $labels.server }} of {{ $labels.upstream }} restarted {{ $value }} times in 5 minutes',
+      description:
+        'The process keeps exiting; /api/processes shows each exit with its cause and the last lines it printed. After restart.max_restarts in restart.window Gatewise stops restarting it.',
+    },
+  },
 ];
 
 export const DEFAULT_RULES: readonly AlertRuleConfig[] = DEFAULTS.map((rule) => alertRuleSchema.parse(rule));
@@ -87,7 +100,8 @@ export type ConditionKind =
   | 'server_unhealthy'
   | 'upstream_unavailable'
   | 'breaker_open'
-  | 'queue_saturation';
+  | 'queue_saturation'
+  | 'restart_loop';
 
 export function conditionOf(rule: AlertRuleConfig): ConditionKind {
   if (rule.error_ratio !== undefined) return 'error_ratio';
@@ -95,6 +109,7 @@ export function conditionOf(rule: AlertRuleConfig): ConditionKind {
   if (rule.server_unhealthy !== undefined) return 'server_unhealthy';
   if (rule.upstream_unavailable !== undefined) return 'upstream_unavailable';
   if (rule.breaker_open !== undefined) return 'breaker_open';
+  if (rule.restart_loop !== undefined) return 'restart_loop';
   return 'queue_saturation';
 }
 
@@ -121,8 +136,18 @@ export interface Hit {
   readonly value: number;
 }
 
+/** What a restart_loop rule reads of a managed server. */
+export interface ProcessFacts {
+  readonly upstream: string;
+  readonly server: string;
+  /** Gave up restarting (crash loop). */
+  readonly failed: boolean;
+  restartsWithin(windowMs: number): number;
+}
+
 export interface EvalInput {
   readonly runtime: Runtime;
+  readonly processes: readonly ProcessFacts[];
   /** Counters now, and as they were one window ago (or at start, when that is more recent). */
   readonly totals: ReadonlyMap<string, UpstreamTotals>;
   readonly baseline: (windowMs: number) => ReadonlyMap<string, UpstreamTotals>;
@@ -132,6 +157,15 @@ export interface EvalInput {
 export function evaluateRule(rule: AlertRuleConfig, input: EvalInput): Hit[] {
   const hits: Hit[] = [];
   const { runtime } = input;
+  if (rule.restart_loop !== undefined) {
+    for (const p of input.processes) {
+      if (rule.upstream !== undefined && rule.upstream !== p.upstream) continue;
+      const restarts = p.restartsWithin(rule.restart_loop.window);
+      if (p.failed || restarts >= rule.restart_loop.restarts)
+        hits.push({ labels: { upstream: p.upstream, server: p.server }, value: restarts });
+    }
+    return hits;
+  }
   for (const [name, upstream] of runtime.upstreams) {
     if (rule.upstream !== undefined && rule.upstream !== name) continue;
     const guard = runtime.guards.get(name);

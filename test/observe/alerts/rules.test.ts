@@ -134,7 +134,7 @@ test('alert config problems name file:line:col', () => {
     - { name: ops, type: pager, url: "ftp://x" }
 `),
     [
-      'alerts.yaml:8:7: an alert rule needs one condition: error_ratio, latency, server_unhealthy, upstream_unavailable, breaker_open, queue_saturation',
+      'alerts.yaml:8:7: an alert rule needs one condition: error_ratio, latency, server_unhealthy, upstream_unavailable, breaker_open, queue_saturation, restart_loop',
       'alerts.yaml:10:7: an alert rule has one condition; this one also has server_unhealthy',
       'alerts.yaml:13:17: unknown upstream "apj" (did you mean "api"?)',
       'alerts.yaml:16:41: error_ratio counts one of status_class, error_type or cause; this one also has status_class',
@@ -197,5 +197,5 @@ test('`gatewise alerts export --prometheus` writes a file promtool accepts', asy
   const check = spawnSync('promtool', ['check', 'rules', out], { encoding: 'utf8' });
   assert.equal(check.error, undefined, 'promtool (Debian package prometheus) must be installed');
   assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
-  assert.match(`${check.stdout}${check.stderr}`, /SUCCESS: 10 rules found/);
+  assert.match(`${check.stdout}${check.stderr}`, /SUCCESS: 11 rules found/);
 });
