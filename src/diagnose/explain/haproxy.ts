@@ -190,11 +190,16 @@ function decide(state: string, server: string, status: number): Body {
   }
   const words = NOT_FAILURE[pair[0]!] ?? 'not a server failure';
   const fromServer = pair[0] === '-' && status >= 500;
-  const slowHint = pair === 'CH' || pair === 'cH' ? '; the server may have been too slow for the client' : '';
+  const waiting = pair === 'CH' || pair === 'cH';
   return {
     error: null,
-    cause: fromServer ? 'other' : pair === 'CH' ? 'slow_backend' : 'other',
-    why: fromServer ? `${server} itself answered ${status}` : `${words}${slowHint}`,
+    cause: 'other',
+    why: fromServer
+      ? `${server} itself answered ${status}`
+      : `${words}${waiting ? ' while waiting for the response' : ''}`,
+    ...(waiting
+      ? { also: [{ cause: 'slow_backend' as const, why: 'the server may have been too slow for the client' }] }
+      : {}),
     summary: fromServer ? `${server} answered ${status}` : `${words} (${pair}, ${status})`,
     confidence: fromServer ? 'medium' : 'high',
   };

@@ -15,7 +15,7 @@ const COMBINED =
   /^(\S+) - (\S+) \[([^\]]+)\] "((?:[^"\\]|\\.)*)" (\d{3}) (\d+|-)(?: "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)")?(.*)$/;
 
 /** A list of attempts: "10.0.0.1:80, 10.0.0.2:80" or "502 : 200". */
-const LIST = String.raw`(?:\S+(?:(?:, | : )\S+)*)`;
+const LIST = String.raw`(?:[^\s,]+(?:(?:, | : )[^\s,]+)*)`;
 
 const INGRESS_TAIL = new RegExp(
   String.raw`^ (\d+) ([\d.]+) \[([^\]]*)\] \[([^\]]*)\] (${LIST}) (${LIST}) (${LIST}) (${LIST}) (\S+)`,

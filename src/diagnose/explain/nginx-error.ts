@@ -248,6 +248,19 @@ const RULES: readonly Rule[] = [
     }),
   },
   {
+    pattern: /^SSL_(?:read|write|sendfile)\(\) failed/,
+    make: (_m, p) =>
+      p.phase === 'read_body'
+        ? {
+            code: 'ECONNRESET',
+            phase: 'read_body',
+            why: `the TLS connection to ${where(p)} broke in the middle of the response body: ${p.message}`,
+            summary: `${where(p)} broke the TLS connection before the response body was complete`,
+            confidence: 'medium',
+          }
+        : { ...closedBeforeHead(p, 'broke'), code: 'ECONNRESET', phase: p.phase === 'send' ? 'send' : 'read_head' },
+  },
+  {
     pattern: /^peer closed connection in SSL handshake/,
     make: (_m, p) => ({
       code: 'ECONNRESET',
@@ -299,21 +312,22 @@ const RULES: readonly Rule[] = [
     }),
   },
   {
-    pattern: /^(\S+) could not be resolved \((\d+): ([^)]*)\)/,
-    make: (m) => {
-      const codes: Record<string, string> = {
-        '1': 'EFORMERR',
-        '2': 'ESERVFAIL',
-        '3': 'ENOTFOUND',
-        '4': 'ESERVFAIL',
-        '5': 'EREFUSED',
-        '110': 'ETIMEOUT',
+    pattern: /^(\S+) could not be resolved$/,
+    make: (m, p) => {
+      // ngx_resolver_strerror(): the DNS RCODE (1 FORMERR .. 5 REFUSED), or 110 when the resolver timed out.
+      const codes: Record<number, string> = {
+        1: 'EFORMERR',
+        2: 'ESERVFAIL',
+        3: 'ENOTFOUND',
+        4: 'ESERVFAIL',
+        5: 'EREFUSED',
+        110: 'ETIMEOUT',
       };
       return {
-        code: codes[m[2]!] ?? 'ENOTFOUND',
+        code: codes[p.errno ?? 3] ?? 'ENOTFOUND',
         phase: 'dns',
-        why: `the resolver answered "${m[3]}" for ${m[1]}`,
-        summary: `${m[1]} could not be resolved: ${m[3]} (502)`,
+        why: `the resolver answered "${p.errnoText || 'unknown error'}" for ${m[1]}`,
+        summary: `${m[1]} could not be resolved: ${p.errnoText || 'unknown error'} (502)`,
         confidence: 'high',
       };
     },
