@@ -328,12 +328,36 @@ export function renderLogAnalysis(a: LogAnalysis, opts: RenderLogOptions): strin
 
   const top = a.groups[0]!;
   out.push('');
-  out.push(`${paint('bold', 'most frequent')}: ${top.example.summary}`);
-  out.push(`  ${top.cause}: ${top.example.causes[0]!.why}`);
-  out.push(`  hint: ${ROOT_CAUSES[top.cause].hint}`);
+  out.push(...wrap(`${paint('bold', 'most frequent')}: ${top.example.summary}`, width, ''));
+  out.push(...wrap(`${top.cause}: ${top.example.causes[0]!.why}`, width, '  '));
+  out.push(...wrap(`hint: ${ROOT_CAUSES[top.cause].hint}`, width, '  '));
   const check = top.example.checks.find((c) => c.command !== undefined);
-  if (check !== undefined) out.push(`  check: ${check.what}: ${check.command}`);
+  if (check !== undefined) {
+    out.push(...wrap(`check: ${check.what}`, width, '  '));
+    out.push(`    ${paint('cyan', `$ ${check.command}`)}`);
+  }
   return `${out.join('\n')}\n`;
+}
+
+/** Words wrapped to `width` columns, each line starting with `indent` (continuations two more). */
+function wrap(text: string, width: number, indent: string): string[] {
+  const lines: string[] = [];
+  let line = indent;
+  for (const word of text.split(' ')) {
+    if (line.trim() !== '' && visible(line).length + 1 + visible(word).length > width) {
+      lines.push(line);
+      line = `${indent}  ${word}`;
+    } else {
+      line = line.trim() === '' ? `${line}${word}` : `${line} ${word}`;
+    }
+  }
+  lines.push(line);
+  return lines;
+}
+
+/** Text without ANSI colour codes, for measuring. */
+function visible(text: string): string {
+  return text.replace(/\u001b\[[0-9;]*m/g, '');
 }
 
 /** A group's minutes placed on the whole log's minutes (a group may start later or end sooner). */
