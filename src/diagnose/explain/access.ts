@@ -88,7 +88,7 @@ function decide(facts: AccessFacts): Partial502 {
       checks: [{ what: "Read the backend's own logs for this request" }],
     };
   }
-  const pointer = { what: `Read ${facts.errorLog} at the same second: it names the exact failure` };
+  const pointer = { what: `Read ${facts.errorLog} at the same second for the exact failure` };
   if (status !== 502 && status !== 503 && status !== 504) {
     // Proxies generate 502, 503 and 504; another 5xx that an upstream attempt logged is the backend's own.
     const fromBackend = lastStatus === String(status);

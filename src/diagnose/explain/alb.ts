@@ -154,7 +154,7 @@ function decide(
     code: 'GW_UPSTREAM_CLOSED',
     phase: 'read_head',
     cause: 'keepalive_mismatch',
-    why: `target ${target} closed (FIN or RST) a connection with an outstanding request: most often its keep-alive timeout is shorter than the load balancer's idle timeout (60 s; Node's default is 5 s)`,
+    why: `${dispatched ? `target ${target}` : 'the target'} closed (FIN or RST) a connection with an outstanding request: most often its keep-alive timeout is shorter than the load balancer's idle timeout (60 s; Node's default is 5 s)`,
     also: [
       { cause: 'crash_or_oom', why: 'the target process may have crashed mid-request' },
       { cause: 'backend_down', why: 'a target that refuses the connection (RST) gives 502 too' },

@@ -45,7 +45,7 @@ export function explanationOf(finding: Finding, line: string): Explanation {
   const error = finding.error !== undefined ? finding.error : (decided?.type ?? null);
   const cause = finding.cause ?? decided?.cause ?? 'other';
   const causes = ranked([{ cause, why: finding.why }, ...(finding.also ?? [])]);
-  const target = parseTarget(finding.upstream);
+  const target = parseTarget(finding.target ?? finding.upstream);
   const checks = [
     ...(finding.checks ?? []),
     ...checksFor(

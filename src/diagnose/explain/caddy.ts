@@ -25,7 +25,11 @@ function fromError(record: ZapRecord, error: string, status: number | undefined)
     source: 'caddy' as const,
     ...(record.time !== undefined ? { time: record.time } : {}),
   };
-  const named = typeof record.fields['upstream'] === 'string' ? record.fields['upstream'] : upstreamOfGoError(error);
+  // Caddy writes a unix upstream as network and address joined: "unix//run/app.sock".
+  const named =
+    typeof record.fields['upstream'] === 'string'
+      ? record.fields['upstream'].replace(/^unix\/\//, 'unix:/')
+      : upstreamOfGoError(error);
   const upstream = named !== undefined ? { upstream: named } : {};
   if (isClientCancel(error)) {
     return {

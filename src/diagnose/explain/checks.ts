@@ -99,7 +99,7 @@ const SETTINGS: Readonly<Record<Source, Settings>> = {
     readTimeout: "the load balancer's idle timeout (idle_timeout.timeout_seconds, default 60)",
     connectTimeout: 'the fixed 10 s connect timeout to targets',
     headerLimit: "the target's response head size",
-    upstreamIdle: "the load balancer's idle timeout (default 60 s); the target's keep-alive must be longer",
+    upstreamIdle: "the load balancer's idle timeout (default 60 s)",
     tlsName: "the target group's protocol",
     configCommand: 'aws elbv2 describe-target-health --target-group-arn TARGET_GROUP_ARN',
     process: '',
@@ -226,13 +226,13 @@ const CHECKS: Readonly<Record<RootCause, CheckMaker>> = {
     { what: `Does ${hostOr(target)} resolve on the proxy host?`, command: `getent hosts ${hostOr(target)}` },
     { what: 'Does the resolver answer?', command: `cat /etc/resolv.conf; dig +short ${hostOr(target)}` },
   ],
-  keepalive_mismatch: (_target, settings) => [
+  keepalive_mismatch: (target, settings) => [
     {
       what: `The backend must keep idle connections open longer than ${settings.upstreamIdle}; Node's default server.keepAliveTimeout is 5 s`,
     },
     {
       what: 'Watch connections between proxy and backend close while idle',
-      command: "ss -tno state established '( dport = :PORT )'",
+      command: `ss -tno state established '( dport = :${portOr(target)} )'`,
     },
   ],
   buffer_or_limit_config: (target, settings) => [

@@ -10,9 +10,9 @@
  * and the local reply "upstream connect error or disconnect/reset before headers. reset reason: ...".
  * Reset reasons are Http::Utility::resetReasonToString()'s words.
  */
-import { errnoCode, errnoCodeIn } from './errno.js';
+import { errnoCode, errnoCodeIn, errnoText } from './errno.js';
 import { fromIso } from './time.js';
-import { tlsCodeOf } from './tls.js';
+import { tlsCodeOf, tlsReasons } from './tls.js';
 import type { Finding, LineInput, Recogniser } from './types.js';
 
 type Body = Omit<Finding, 'source' | 'time' | 'upstream'>;
@@ -280,14 +280,19 @@ function connectFailure(detail: string): Body {
     };
   }
   const tls = /tls|ssl|certificate/i.test(detail);
+  const reason = errno
+    ? `${(errnoText(Number(errno[1])) ?? `errno ${errno[1]}`).toLowerCase()} (${errno[1]})`
+    : tls
+      ? (tlsReasons(detail)[0] ?? 'TLS handshake failed')
+      : words;
   return {
     code,
     phase: tls ? 'tls' : 'connect',
-    why: `upstream connection failure: ${detail}`,
+    why: `Envoy could not connect to the upstream host: ${reason}`,
     also: tls
       ? [{ cause: 'tls_mismatch', why: 'the cluster may use TLS towards a plain port, or the reverse' }]
       : [{ cause: 'wrong_upstream_address', why: 'the endpoint may be stale or listen on another port' }],
-    summary: `upstream connection failure: ${detail} (503, UF)`,
+    summary: `upstream connection failure: ${reason} (503, UF)`,
     confidence: 'high',
   };
 }
@@ -345,7 +350,8 @@ function recogniseText(line: string): Finding | undefined {
   const fields = quoted(rest);
   const upstream = istio ? fields[5] : fields[4];
   const transport = istio ? (fields[0] ?? '') : '';
-  const detail = [istio ? next : '', transport].filter((s) => s !== '' && s !== '-').join(' ');
+  // The transport failure reason says the most in the fewest words; the details say it otherwise.
+  const detail = [transport, istio ? next : ''].find((s) => s !== '' && s !== '-') ?? '';
   const base = {
     source: 'envoy' as const,
     ...(fromIso(m[1]!) ? { time: m[1]! } : {}),
@@ -359,9 +365,10 @@ function recogniseJson(json: Readonly<Record<string, unknown>>): Finding | undef
   if (!('response_flags' in json) && !('response_code_details' in json)) return undefined;
   const flags = String(json['response_flags'] ?? '-');
   const status = Number(json['response_code'] ?? 0);
-  const detail = [json['response_code_details'], json['upstream_transport_failure_reason']]
-    .filter((v): v is string => typeof v === 'string' && v !== '' && v !== '-')
-    .join(' ');
+  const detail =
+    [json['upstream_transport_failure_reason'], json['response_code_details']].find(
+      (v): v is string => typeof v === 'string' && v !== '' && v !== '-',
+    ) ?? '';
   const upstream = typeof json['upstream_host'] === 'string' ? json['upstream_host'] : undefined;
   const time = fromIso(json['start_time']);
   const body = decide(flags === '-' || flags === '' ? [] : flags.split(','), detail) ?? fromStatus(status, flags);
@@ -385,8 +392,12 @@ function recogniseReply(line: string): Finding | undefined {
     const body =
       flag === undefined
         ? connectFailure(transport)
-        : (decide([flag], `${reason} ${transport}`.trim()) ?? connectFailure(transport));
-    return { source: 'envoy', ...body, summary: `${body.summary}: ${reply[0].trim()}` };
+        : (decide([flag], transport || reason) ?? connectFailure(transport));
+    return {
+      source: 'envoy',
+      ...body,
+      summary: `${body.summary.replace(/ \((\d{3}, )?[A-Z]+\)$/, '')} (Envoy local reply)`,
+    };
   }
   if (/\bno healthy upstream\b/.test(line)) return { source: 'envoy', ...decide(['UH'], '')! };
   if (/\bupstream request timeout\b/.test(line)) return { source: 'envoy', ...decide(['UT'], '')! };

@@ -29,11 +29,17 @@ const ERRNO = [
 ] as const;
 
 const BY_NUMBER = new Map<number, string>(ERRNO.map(([number, code]) => [number, code]));
+const TEXT_BY_NUMBER = new Map<number, string>(ERRNO.map(([number, , text]) => [number, text]));
 const BY_TEXT = new Map<string, string>(ERRNO.map(([, code, text]) => [text.toLowerCase(), code]));
 
 /** 'ECONNREFUSED' for 111; undefined for a number this table does not hold. */
 export function errnoCode(number: number): string | undefined {
   return BY_NUMBER.get(number);
+}
+
+/** 'Connection refused' for 111; undefined for a number this table does not hold. */
+export function errnoText(number: number): string | undefined {
+  return TEXT_BY_NUMBER.get(number);
 }
 
 /** 'ECONNREFUSED' for 'Connection refused' (any case); undefined for other text. */

@@ -145,7 +145,7 @@ const GO_RULES: readonly GoRule[] = [
       also: [
         { cause: 'keepalive_mismatch', why: "Go's transport reuses idle connections the backend may have closed" },
       ],
-      summary: `upstream connection ${m[2]}`,
+      summary: `connection to the upstream failed: ${m[2]}`,
       confidence: 'medium',
     }),
   },
@@ -181,6 +181,8 @@ export function isClientCancel(text: string): boolean {
 
 /** The upstream a Go error names: "dial tcp 10.0.0.5:8080: ...", "read tcp A->10.0.0.5:8080: ...", "dial unix /run/app.sock: ...". */
 export function upstreamOfGoError(text: string): string | undefined {
+  const lookup = /lookup (\S+?)(?: on \S+)?: /.exec(text);
+  if (lookup) return lookup[1];
   const unix = /dial unix (\S+?):\s/.exec(text);
   if (unix) return `unix:${unix[1]}`;
   return /(?:dial tcp[46]? |->)(\S+?):\s/.exec(text)?.[1];

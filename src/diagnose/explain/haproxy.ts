@@ -17,6 +17,12 @@ import type { Finding, LineInput, Recogniser } from './types.js';
 
 type Body = Omit<Finding, 'source' | 'time' | 'upstream'>;
 
+/** The state and last check result of every server, from HAProxy's runtime API (the stats socket). */
+const RUNTIME_STATE = {
+  what: "Servers' state and last health check, from the runtime API (the path of 'stats socket' in haproxy.cfg)",
+  command: "echo 'show servers state' | socat stdio /run/haproxy/admin.sock",
+};
+
 const DATE = String.raw`\[(\d{2}\/\w{3}\/\d{4}:\d{2}:\d{2}:\d{2}\.\d{3})\]`;
 const HTTP_LOG = new RegExp(
   String.raw`(?:^|\s)(\S+):(\d+) ${DATE} (\S+) ([^\s/]+)\/(\S+) (-?\d+)\/(-?\d+)\/(-?\d+)\/(-?\d+)\/(\+?-?\d+) (-?\d+) (\+?\d+) \S+ \S+ (\S{4}) `,
@@ -33,6 +39,7 @@ const STATES: Readonly<Record<string, (server: string) => Body>> = {
           code: 'GW_NO_SERVER',
           phase: 'select',
           why: 'no server was available in the backend: all DOWN by health checks, in maintenance, or none defined',
+          checks: [RUNTIME_STATE],
           summary: 'no server available (503, SC with <NOSRV>)',
           confidence: 'high',
         }
@@ -229,9 +236,11 @@ function serverState(line: string): Finding | undefined {
     return {
       source: 'haproxy',
       upstream: down[1]!,
+      target: '',
       error: null,
       cause,
       why: `${known?.[2] ?? 'the health check failed'}${reason ? ` (${reason}${down[3] ? `, code ${down[3]}` : ''}${info ? `: ${info}` : ''})` : ''}`,
+      checks: [RUNTIME_STATE],
       summary: `server ${down[1]} marked DOWN by its health check; requests go to the others, or get 503 when none is left`,
       confidence: 'high',
     };
@@ -241,9 +250,11 @@ function serverState(line: string): Finding | undefined {
     return {
       source: 'haproxy',
       upstream: none[1]!,
+      target: '',
       code: 'GW_NO_SERVER',
       phase: 'select',
       why: `every server of backend ${none[1]} is DOWN: requests get 503 until one comes back`,
+      checks: [RUNTIME_STATE],
       summary: `backend ${none[1]} has no server available (503)`,
       confidence: 'high',
     };
@@ -253,6 +264,7 @@ function serverState(line: string): Finding | undefined {
     return {
       source: 'haproxy',
       upstream: ports[1]!,
+      target: '',
       code: 'EADDRNOTAVAIL',
       phase: 'connect',
       why: `HAProxy found ${ports[2]} for a new connection to backend ${ports[1]}: source ports exhausted`,
@@ -272,7 +284,8 @@ function recognise(input: LineInput): Finding | undefined {
     return {
       source: 'haproxy',
       ...(time !== undefined ? { time } : {}),
-      upstream: server,
+      upstream: http[6] === '<NOSRV>' ? http[5]! : server,
+      target: '',
       ...decide(http[14]!, http[6] === '<NOSRV>' ? '<NOSRV>' : server, Number(http[12])),
     };
   }
@@ -283,7 +296,8 @@ function recognise(input: LineInput): Finding | undefined {
     return {
       source: 'haproxy',
       ...(time !== undefined ? { time } : {}),
-      upstream: server,
+      upstream: tcp[6] === '<NOSRV>' ? tcp[5]! : server,
+      target: '',
       ...decide(tcp[11]!, tcp[6] === '<NOSRV>' ? '<NOSRV>' : server, 0),
     };
   }

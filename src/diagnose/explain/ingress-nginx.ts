@@ -19,6 +19,7 @@ function recognise(input: LineInput): Finding | undefined {
       error: 'destination_unavailable',
       cause: 'backend_down',
       upstream: service[1]!,
+      target: '',
       why: `Service ${service[1]} has no ready endpoint: its pods are not ready, not running, or scaled to zero; requests get 503`,
       also: [
         {

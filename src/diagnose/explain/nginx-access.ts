@@ -71,15 +71,18 @@ function recogniseIngress(input: LineInput): Finding | undefined {
   if (!m) return undefined;
   const [, , , upstreamName, , addr, , responseTime, statuses] = m;
   const addrs = splitList(addr!);
+  const last = addrs[addrs.length - 1];
+  const lastAddr = last !== undefined && last !== '-' ? last : undefined;
   const finding = explainAccess({
     source: 'ingress_nginx',
     status: line.status,
     upstreamStatuses: splitList(statuses!),
     responseSeconds: responseTime!,
     ...(line.time !== undefined ? { time: line.time } : {}),
-    upstream: addrs[addrs.length - 1] && addrs[addrs.length - 1] !== '-' ? addrs[addrs.length - 1]! : upstreamName!,
+    upstream: lastAddr ?? upstreamName!,
     errorLog: "the controller pod's nginx error log (kubectl logs -n ingress-nginx POD | grep error)",
   });
+  if (lastAddr === undefined) finding.target = '';
   // The default backend answers when the Service has no ready endpoint.
   if (line.status === 503 && (upstreamName === 'upstream-default-backend' || addr === '-' || addr === '')) {
     return {

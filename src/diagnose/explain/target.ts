@@ -25,7 +25,8 @@ export function parseTarget(text: string | undefined): Target {
     // nginx prints the URI after a second colon: "unix:/run/app.sock:/path".
     const path = rest.slice('unix:'.length);
     const uri = path.indexOf(':/');
-    target.unixPath = uri >= 0 ? path.slice(0, uri) : path;
+    // FastCGI upstreams end in a bare colon: "fastcgi://unix:/run/php/php-fpm.sock:".
+    target.unixPath = uri >= 0 ? path.slice(0, uri) : path.replace(/:$/, '');
     return target;
   }
   const authority = rest.split('/', 1)[0]!;
@@ -69,7 +70,7 @@ export function isIpv6Loopback(target: Target): boolean {
  * "http://unix:/run/app.sock"), so failures of one server group together whatever the request path.
  */
 export function upstreamLabel(text: string): string {
-  const unix = /^([a-z][a-z0-9+.-]*:\/\/)?(unix:[^:]*)/i.exec(text);
+  const unix = /^([a-z][a-z0-9+.-]*:\/\/)?(unix:[^:]*[^:\s])/i.exec(text);
   if (unix) return `${unix[1] ?? ''}${unix[2]}`;
   const url = /^([a-z][a-z0-9+.-]*:\/\/)([^/]+)/i.exec(text);
   return url ? `${url[1]}${url[2]}` : text;

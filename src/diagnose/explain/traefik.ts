@@ -11,7 +11,7 @@ import { parseCombined } from './nginx-access.js';
 import { fromIso } from './time.js';
 import type { Finding, LineInput, Recogniser } from './types.js';
 
-const ERROR_LOG = "Traefik's log at debug level (log.level=DEBUG), which names the Go error";
+const ERROR_LOG = "Traefik's debug log (log.level=DEBUG)";
 
 function fromGoError(status: number, error: string, time: string | undefined): Finding {
   const base = { source: 'traefik' as const, ...(time !== undefined ? { time } : {}) };

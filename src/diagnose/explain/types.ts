@@ -84,6 +84,8 @@ export interface Finding {
   confidence: Confidence;
   time?: string;
   upstream?: string;
+  /** The address the checks' commands use, when `upstream` is a name (HAProxy's backend/server); '' = none. */
+  target?: string;
   /** Checks specific to this line, listed before the cause's own checks. */
   checks?: Check[];
 }
