@@ -15,6 +15,7 @@ const COMMANDS: Record<string, Loader> = {
   status: () => import('./status.js').then((m) => m.default as CommandDef),
   alerts: () => import('./alerts.js').then((m) => m.default as CommandDef),
   restart: () => import('./restart.js').then((m) => m.default as CommandDef),
+  explain: () => import('./explain.js').then((m) => m.default as CommandDef),
 };
 
 const root = defineCommand({

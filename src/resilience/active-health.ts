@@ -155,6 +155,14 @@ export class ActiveHealthChecker {
     return this.run(index).counter.state;
   }
 
+  /** Probes one server now (a managed server just became ready); later probes keep the interval. */
+  checkNow(index: number): void {
+    const run = this.run(index);
+    if (this.phase !== 'running' || run.inflight !== undefined) return;
+    clearTimeout(run.timer);
+    this.probe(run);
+  }
+
   snapshot(): HealthSnapshot[] {
     return this.runs.map((run) => ({
       server: run.target.name,

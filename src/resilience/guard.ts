@@ -210,6 +210,8 @@ export class UpstreamGuard<Q> {
       if (ready) {
         this.outliers.replaced(index);
         guard.breaker?.replaced(this.time.now);
+        // Its health checks failed while it was down: check it again now rather than an interval later.
+        this.checker?.checkNow(index);
       }
       this.refresh();
     }

@@ -11,10 +11,15 @@ import type { ProcessEvent } from '../../src/supervise/index.js';
 import { load, until } from '../support/load.js';
 import { freePort } from '../support/nginx.js';
 import { get } from '../support/raw-client.js';
-import { startService } from '../support/service.js';
+import { startService, type TestService } from '../support/service.js';
 
 const BACKEND = fileURLToPath(new URL('../../src/demo/backend.js', import.meta.url));
 const NODE = JSON.stringify(process.execPath);
+
+/** Every server of `app` takes traffic: its process ready and its health check passed. */
+function allAvailable(service: TestService): boolean {
+  return service.service.gateway.runtime.upstreams.get('app')!.servers.every((s) => s.available);
+}
 
 /** An upstream `app` of `count` managed demo backends on free ports, checked every 100 ms. */
 async function managedApp(count: number, extra = ''): Promise<string> {
@@ -63,9 +68,10 @@ function processEvents(events: Stamped[]): ProcessEvent[] {
 }
 
 test('SIGKILL of one of two managed instances under load: no client error, the instance is back', async (t) => {
-  const { service, port, admin } = await startService(t, await managedApp(2));
+  const started = await startService(t, await managedApp(2));
+  const { service, port, admin } = started;
   const sup = service.supervisor;
-  await until(() => sup.list().every((p) => p.state === 'ready'), 10000, 'both ready');
+  await until(() => sup.list().every((p) => p.state === 'ready') && allAvailable(started), 10000, 'both ready');
   const victim = sup.list()[0]!;
   const firstPid = victim.pid!;
   const result = await load(`http://127.0.0.1:${port}`, {
@@ -227,9 +233,10 @@ routes: [{ match: { path: / }, upstream: app }]
 });
 
 test('rolling restart under load: one instance at a time, zero failed requests', async (t) => {
-  const { service, port, admin } = await startService(t, await managedApp(2));
+  const started = await startService(t, await managedApp(2));
+  const { service, port, admin } = started;
   const sup = service.supervisor;
-  await until(() => sup.list().every((p) => p.state === 'ready'), 10000, 'both ready');
+  await until(() => sup.list().every((p) => p.state === 'ready') && allAvailable(started), 10000, 'both ready');
   const before = sup.list().map((p) => p.pid);
   let restart: Promise<Response> | undefined;
   const result = await load(`http://127.0.0.1:${port}`, {
