@@ -13,6 +13,7 @@ const COMMANDS: Record<string, Loader> = {
   check: () => import('./check.js').then((m) => m.default as CommandDef),
   reload: () => import('./reload.js').then((m) => m.default as CommandDef),
   status: () => import('./status.js').then((m) => m.default as CommandDef),
+  doctor: () => import('./doctor.js').then((m) => m.default as CommandDef),
 };
 
 const root = defineCommand({

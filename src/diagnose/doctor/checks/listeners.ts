@@ -1,0 +1,57 @@
+/**
+ * Who listens where: the gateway's own listen addresses against /proc, and what doctor could not
+ * map (sockets of other users' processes without root).
+ */
+import type { DoctorFinding } from '../types.js';
+import { type CheckContext, type DoctorCheck, finding } from './shared.js';
+import { listenerText, ownerText } from './wrong-address.js';
+
+const WILDCARDS = new Set(['0.0.0.0', '::']);
+
+export const listenersCheck: DoctorCheck = {
+  name: 'listeners',
+  description:
+    "listening sockets and their processes (/proc/net/tcp{,6}, /proc/net/unix, /proc/PID/fd); the gateway's own ports",
+  async run(ctx: CheckContext): Promise<DoctorFinding[]> {
+    const table = ctx.sockets();
+    for (const missing of table.missing) ctx.skip('listeners', missing, 'not readable on this system');
+    if (table.missing.includes('/proc/net/tcp')) return [];
+    const unmapped = [...table.tcp, ...table.unix].filter((socket) => socket.pid === undefined).length;
+    if (unmapped > 0 && table.unreadablePids > 0)
+      ctx.skip(
+        'listeners',
+        `the processes behind ${unmapped} listening socket${unmapped === 1 ? '' : 's'}`,
+        `/proc/PID/fd of ${table.unreadablePids} processes of other users is not readable; run doctor as root (or as their user) to name them`,
+      );
+    const findings: DoctorFinding[] = [];
+    const product = ctx.model.kind === 'nginx' ? 'nginx' : 'Gatewise';
+    for (const listen of ctx.model.listen) {
+      const role = listen.admin ? 'admin address' : 'listen address';
+      const owners = table.tcp.filter(
+        (listener) =>
+          listener.port === listen.port &&
+          (listener.address === listen.host || WILDCARDS.has(listener.address) || WILDCARDS.has(listen.host)),
+      );
+      const owner = owners[0];
+      findings.push(
+        owner
+          ? finding(
+              'ok',
+              'listeners',
+              `${ownerText(owner)} listens on ${listenerText(owner)} (${product}'s ${role} ${listen.text})`,
+              {
+                target: `listen ${listen.text}`,
+              },
+            )
+          : finding('info', 'listeners', `nothing listens on ${product}'s ${role} ${listen.text}`, {
+              target: `listen ${listen.text}`,
+              evidence: [
+                `${listen.where.file}${listen.where.line > 0 ? `:${listen.where.line}` : ''}: listen ${listen.text}`,
+              ],
+              fix: `${product} is not running with this configuration, or not yet; start or reload it`,
+            }),
+      );
+    }
+    return findings;
+  },
+};
