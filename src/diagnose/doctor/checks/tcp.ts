@@ -30,47 +30,34 @@ function ownerOf(table: SocketTable, endpoint: Endpoint): string | undefined {
   return listener ? ownerText(listener) : undefined;
 }
 
-function refused(
-  ctx: CheckContext,
-  job: ServerJob,
-  endpoint: Endpoint & { kind: 'tcp' },
-  failure: Failure,
-  ms: number,
-): DoctorFinding {
+function refused(ctx: CheckContext, job: ServerJob, endpoint: Endpoint & { kind: 'tcp' }, failure: Failure, ms: number): DoctorFinding {
   const evidence = [...configEvidence(job), `${failure.detail} after ${formatMs(ms)}`];
   const table = ctx.sockets();
-  const others = tcpAlternatives(ctx.model, table, endpoint.address, endpoint.port);
+  const { likely, others } = tcpAlternatives(ctx.model, table, endpoint.address, endpoint.port);
   const place = endpointText(endpoint);
   const severity = job.server.backup ? 'warning' : 'critical';
-  const best = others[0];
-  if (best === undefined) {
-    if (table.missing.length === 0)
+  const shown = others.slice(0, MAX_ALTERNATIVES_SHOWN);
+  for (const other of shown) evidence.push(`listening: ${listenerText(other)} ${ownerText(other)}`);
+  if (others.length > shown.length) evidence.push(`and ${others.length - shown.length} more listeners`);
+  if (likely === undefined) {
+    if (others.length === 0 && table.missing.length === 0)
       evidence.push('no other process on this host listens on a port the configuration does not already use');
     return finding(severity, 'tcp', `nothing listens on ${place}`, {
       target: job.label,
       evidence,
       cause: failure.cause,
-      fix: `start the backend of ${job.target.upstream}, or fix the address if it listens elsewhere (ss -ltnp)`,
+      fix: `start the backend of ${job.target.upstream}, or fix the address if it listens elsewhere${others.length > 0 ? ' (one of the listeners above?)' : ''}`,
     });
   }
-  for (const other of others.slice(0, MAX_ALTERNATIVES_SHOWN))
-    evidence.push(`listening: ${listenerText(other)} ${ownerText(other)}`);
-  if (others.length > MAX_ALTERNATIVES_SHOWN)
-    evidence.push(`and ${others.length - MAX_ALTERNATIVES_SHOWN} more listeners`);
-  const samePort = best.port === endpoint.port;
-  return finding(
-    severity,
-    'tcp',
-    `nothing listens on ${place}, but ${ownerText(best)} listens on ${listenerText(best)}`,
-    {
-      target: job.label,
-      evidence,
-      cause: 'wrong_upstream_address',
-      fix: samePort
-        ? `the backend is bound to ${best.address}, not ${endpoint.address}: make it listen on ${endpoint.address} (or 0.0.0.0), or point the server at ${listenerText(best)}`
-        : `if ${ownerText(best)} is the backend of ${job.target.upstream}, point the server at port ${best.port} (${listenerText(best)}); otherwise start the backend on ${endpoint.port}`,
-    },
-  );
+  const samePort = likely.port === endpoint.port;
+  return finding(severity, 'tcp', `nothing listens on ${place}, but ${ownerText(likely)} listens on ${listenerText(likely)}`, {
+    target: job.label,
+    evidence,
+    cause: 'wrong_upstream_address',
+    fix: samePort
+      ? `the backend is bound to ${likely.address}, not ${endpoint.address}: make it listen on ${endpoint.address} (or 0.0.0.0), or point the server at ${listenerText(likely)}`
+      : `if ${ownerText(likely)} is the backend of ${job.target.upstream}, point the server at port ${likely.port} (${listenerText(likely)}); otherwise start the backend on ${endpoint.port}`,
+  });
 }
 
 async function checkServer(ctx: CheckContext, job: ServerJob): Promise<DoctorFinding[]> {

@@ -56,22 +56,33 @@ function claimedPorts(model: DoctorModel, except: number): Set<number> {
   return ports;
 }
 
+/** A port this close to the configured one is taken for a typo (5000 / 5001, 8080 / 8081). */
+export const PORT_TYPO_DISTANCE = 10;
+
+export interface TcpAlternatives {
+  /** The listener that is very likely the intended backend, when one is. */
+  likely: TcpListener | undefined;
+  /** Other listeners on this host the configuration does not account for, nearest port first. */
+  others: TcpListener[];
+}
+
 /**
- * Listeners on this host that may be the backend a refused address was meant to reach, best first:
- * the same port on another address (bound to ::1 but configured as 127.0.0.1, say), then the
- * nearest port. Empty when the address is not on this host.
+ * Listeners on this host that may be the backend a refused address was meant to reach. One is
+ * "likely" when it listens on the same port on another address (bound to ::1 but configured as
+ * 127.0.0.1, say), on a port within PORT_TYPO_DISTANCE, or when it is the only process listening
+ * on a port the configuration does not account for. Empty when the address is not on this host.
  */
-export function tcpAlternatives(model: DoctorModel, table: SocketTable, address: string, port: number): TcpListener[] {
-  if (!isLocalAddress(address)) return [];
+export function tcpAlternatives(model: DoctorModel, table: SocketTable, address: string, port: number): TcpAlternatives {
+  if (!isLocalAddress(address)) return { likely: undefined, others: [] };
   const claimed = claimedPorts(model, port);
-  const candidates = table.tcp.filter(
-    (listener) =>
-      !claimed.has(listener.port) &&
-      listener.pid !== process.pid &&
-      !(listener.command !== undefined && NOT_BACKENDS.some((pattern) => pattern.test(programOf(listener.command!)))),
-  );
   const seen = new Set<string>();
-  return candidates
+  const candidates = table.tcp
+    .filter(
+      (listener) =>
+        !claimed.has(listener.port) &&
+        listener.pid !== process.pid &&
+        !(listener.command !== undefined && NOT_BACKENDS.some((pattern) => pattern.test(programOf(listener.command!)))),
+    )
     .sort(
       (a, b) =>
         Number(b.port === port) - Number(a.port === port) ||
@@ -85,6 +96,10 @@ export function tcpAlternatives(model: DoctorModel, table: SocketTable, address:
       seen.add(key);
       return true;
     });
+  const best = candidates[0];
+  const named = candidates.filter((listener) => listener.pid !== undefined);
+  const near = best !== undefined && Math.abs(best.port - port) <= PORT_TYPO_DISTANCE;
+  return { likely: near ? best : named.length === 1 ? named[0] : undefined, others: candidates };
 }
 
 /** Listening unix sockets with the same file name or in the same folder as a missing one. */

@@ -3,7 +3,7 @@
  * not there or not readable, never throwing: memory and swap, load, open-file limits, local port
  * range, cgroup memory counters, OOM kills in the kernel log, SELinux, disk space.
  */
-import { closeSync, constants, existsSync, openSync, readFileSync, readSync, statfsSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, readSync, statfsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 function read(root: string, path: string): string | undefined {
@@ -124,8 +124,25 @@ export function readKernelOomKills(root: string): KernelLog {
   }
   const uptimeS = Number(read(root, 'proc/uptime')?.split(' ')[0] ?? Number.NaN);
   const events: OomEvent[] = [];
+  const record = (text: string): void => {
+    const match = OOM_LINE.exec(text);
+    if (!match) return;
+    const [prefix = '', message = ''] = text.split(';', 2);
+    const usec = Number(prefix.split(',')[2]);
+    events.push({
+      ageS: Number.isFinite(uptimeS) && Number.isFinite(usec) ? Math.max(0, uptimeS - usec / 1e6) : Number.NaN,
+      pid: Number(match[1]),
+      command: match[2]!,
+      line: message.split('\n')[0]!.trim(),
+    });
+  };
   const buffer = Buffer.alloc(8192);
   try {
+    // A saved copy of the log (a regular file) holds many records; the device gives one per read.
+    if (fstatSync(fd).isFile()) {
+      for (const line of readFileSync(fd, 'utf8').split('\n')) if (!line.startsWith(' ')) record(line);
+      return { readable: true, events };
+    }
     for (let count = 0; count < MAX_KMSG_RECORDS; count++) {
       let bytes: number;
       try {
@@ -138,17 +155,7 @@ export function readKernelOomKills(root: string): KernelLog {
         return { readable: false, why: code ?? String(error) };
       }
       if (bytes === 0) break;
-      const record = buffer.subarray(0, bytes).toString('utf8');
-      const match = OOM_LINE.exec(record);
-      if (!match) continue;
-      const [prefix = '', message = ''] = record.split(';', 2);
-      const usec = Number(prefix.split(',')[2]);
-      events.push({
-        ageS: Number.isFinite(uptimeS) && Number.isFinite(usec) ? Math.max(0, uptimeS - usec / 1e6) : Number.NaN,
-        pid: Number(match[1]),
-        command: match[2]!,
-        line: message.trim(),
-      });
+      record(buffer.subarray(0, bytes).toString('utf8'));
     }
   } finally {
     closeSync(fd);

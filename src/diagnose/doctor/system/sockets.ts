@@ -39,7 +39,7 @@ const TCP_ESTABLISHED = '01';
 /** __SO_ACCEPTCON in /proc/net/unix flags: the socket is listening. */
 const UNIX_ACCEPTING = 0x10000;
 const SOCK_STREAM = 1;
-const MAX_COMMAND_CHARS = 80;
+const MAX_COMMAND_CHARS = 60;
 
 /** "0100007F:1388" (little-endian words on the usual hosts) -> 127.0.0.1, 5000. */
 export function decodeProcAddress(text: string): { address: string; port: number } {
