@@ -75,6 +75,7 @@ async function checkEndpoint(ctx: CheckContext, job: ServerJob, endpoint: Endpoi
   const evidence = configEvidence(job);
   const readSetting = `${target.settings.read} is ${formatSeconds(target.readTimeoutMs)}`;
   const limitSetting = `${target.settings.headerLimit} is ${formatBytes(target.maxResponseHeaderBytes)}`;
+  const limitName = `${target.settings.headerLimit} ${formatBytes(target.maxResponseHeaderBytes)}`;
   const severity = job.server.backup ? 'warning' : 'critical';
   switch (answer.outcome) {
     case 'response': {
@@ -82,7 +83,7 @@ async function checkEndpoint(ctx: CheckContext, job: ServerJob, endpoint: Endpoi
       const head = `${answer.statusLine} in ${formatMs(answer.ms)}, head ${answer.headBytes} bytes`;
       if ((answer.headBytes ?? 0) > target.maxResponseHeaderBytes)
         findings.push(
-          finding(severity, 'http', `response head of ${place} is ${answer.headBytes} bytes, over ${limitSetting}`, {
+          finding(severity, 'http', `response head of ${place} is ${answer.headBytes} bytes, over ${limitName}`, {
             target: job.label,
             evidence: [...evidence, `${asked}: ${head}`, words.tooBig],
             cause: 'buffer_or_limit_config',
@@ -137,7 +138,7 @@ async function checkEndpoint(ctx: CheckContext, job: ServerJob, endpoint: Endpoi
     }
     case 'too_large':
       return [
-        finding(severity, 'http', `response head of ${place} exceeds ${answer.bytes} bytes, over ${limitSetting}`, {
+        finding(severity, 'http', `response head of ${place} exceeds ${answer.bytes} bytes, over ${limitName}`, {
           target: job.label,
           evidence: [...evidence, `${asked}: no end of head within ${answer.bytes} bytes`, words.tooBig],
           cause: 'buffer_or_limit_config',

@@ -28,6 +28,11 @@ function backendIdle(answer: HttpResult): { ms: number; how: string } | undefine
   return undefined;
 }
 
+/** About half the backend's timeout, in whole seconds when that is at least one. */
+function suggestion(backendMs: number): number {
+  return backendMs >= 2000 ? Math.floor(backendMs / 2000) * 1000 : Math.floor(backendMs / 2);
+}
+
 async function checkServer(ctx: CheckContext, job: ServerJob): Promise<DoctorFinding[]> {
   const { target } = job;
   if (target.protocol !== 'http' || !target.keepalive) return [];
@@ -85,7 +90,7 @@ async function checkServer(ctx: CheckContext, job: ServerJob): Promise<DoctorFin
           target: job.label,
           evidence,
           cause: 'keepalive_mismatch',
-          fix: `set ${target.settings.keepaliveIdle} below ${formatSeconds(idle.ms)} (e.g. ${formatSeconds(Math.max(1000, Math.floor(idle.ms / 2000) * 1000))}), or raise the backend's keep-alive timeout above ${formatSeconds(target.keepaliveIdleMs)} (Node: server.keepAliveTimeout)`,
+          fix: `set ${target.settings.keepaliveIdle} below ${formatSeconds(idle.ms)} (e.g. ${formatSeconds(suggestion(idle.ms))}), or raise the backend's keep-alive timeout above ${formatSeconds(target.keepaliveIdleMs)} (Node: server.keepAliveTimeout)`,
         }),
       );
       continue;

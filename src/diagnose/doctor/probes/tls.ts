@@ -88,7 +88,10 @@ export function handshakeProbe(
       }
       const peer = socket.getPeerCertificate();
       const certificate = peer && Object.keys(peer).length > 0 ? certificateInfo(peer) : undefined;
-      const chainError = socket.authorized ? '' : String(socket.authorizationError ?? 'unverified');
+      // Node checks the name against the address connected to after the chain verified; doctor
+      // checks the name the gateway checks itself (nameError), so only chain errors are kept here.
+      const authorizationError = socket.authorized ? '' : String(socket.authorizationError ?? 'unverified');
+      const chainError = authorizationError === 'ERR_TLS_CERT_ALTNAME_INVALID' ? '' : authorizationError;
       const nameError = peer ? (tls.checkServerIdentity(options.verifyName, peer)?.message ?? '') : 'no certificate';
       const protocol = socket.getProtocol() ?? undefined;
       socket.destroy();
