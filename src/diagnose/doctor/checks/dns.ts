@@ -42,7 +42,9 @@ async function checkServer(ctx: CheckContext, job: ServerJob): Promise<DoctorFin
       evidence: [`getaddrinfo answered in ${formatMs(found.ms)}`],
     }),
   ];
-  for (const resolver of target.resolvers) {
+  // Names pinned at start-up went through the system resolver; `resolver` serves run-time lookups only.
+  const runtimeResolvers = target.resolvedAtStartup ? [] : target.resolvers;
+  for (const resolver of runtimeResolvers) {
     const answer = await ctx.probes.ttl(server.host, resolver);
     if (answer.addresses.length > 0) continue;
     findings.push(

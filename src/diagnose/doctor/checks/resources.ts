@@ -198,13 +198,13 @@ function fileLimit(ctx: CheckContext): DoctorFinding[] {
     ctx.skip(CHECK, 'open-file limit', `/proc/${gatewayPid ?? 'self'}/limits is not readable`);
     return [];
   }
-  const whose = gatewayPid === undefined ? "doctor's own (the gateway is not running)" : `of pid ${gatewayPid}`;
+  const whose = gatewayPid === undefined ? "doctor's own, the gateway is not running" : `the gateway's, pid ${gatewayPid}`;
   const wanted = ctx.model.maxConnections;
   const effective = wanted?.rlimitNofile ?? limit;
   const limitText =
     wanted?.rlimitNofile !== undefined
       ? `worker_rlimit_nofile ${wanted.rlimitNofile}`
-      : `open-file limit ${whose}: ${limit}`;
+      : `open-file limit ${limit} (${whose})`;
   if (wanted !== undefined && effective < wanted.perProcess)
     return [
       finding('warning', CHECK, `${wanted.setting} allows more connections than ${limitText}`, {
