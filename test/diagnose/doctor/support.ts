@@ -5,7 +5,8 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import type { DoctorFinding, DoctorReport } from '../../../src/diagnose/doctor/index.js';
+import { type DoctorFinding, type DoctorReport, readSocketTable } from '../../../src/diagnose/doctor/index.js';
+import { PORT_TYPO_DISTANCE } from '../../../src/diagnose/doctor/checks/wrong-address.js';
 import { type StartedUpstream, type UpstreamBehaviour, type UpstreamOptions, startUpstream } from '../../../src/drill/upstreams.js';
 
 export function tempDir(t: TestContext, prefix = 'gatewise-doctor-'): string {
@@ -102,4 +103,28 @@ export function portIsFree(port: number): Promise<boolean> {
     server.once('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A port where nothing listens and no listener sits within the typo distance: doctor can only say
+ * "nothing listens" there, never guess a wrong port (with two far listeners, see farListeners).
+ */
+export async function lonelyRefusingPort(t: TestContext): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const refusing = await upstream(t, 'refuse');
+    const port = refusing.port;
+    if (readSocketTable().tcp.some((listener) => Math.abs(listener.port - port) <= PORT_TYPO_DISTANCE)) continue;
+    return port;
+  }
+  throw new Error('no refusing port without neighbours found');
+}
+
+/** A child listener whose next port is free: the "wrong port" a configuration can point at. */
+export async function childWithFreeNextPort(t: TestContext): Promise<ChildListener> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const candidate = await childListener(t);
+    if (await portIsFree(candidate.port + 1)) return candidate;
+    candidate.child.kill('SIGKILL');
+  }
+  throw new Error('no child listener with a free next port');
 }

@@ -1,9 +1,16 @@
 /** The tcp check against real sockets: connects, refusals, and the wrong port found through /proc. */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { readSocketTable, runDoctor } from '../../../src/diagnose/doctor/index.js';
-import { PORT_TYPO_DISTANCE } from '../../../src/diagnose/doctor/checks/wrong-address.js';
-import { childListener, findingsOf, gatewiseConfig, portIsFree, problemOf, upstream } from './support.js';
+import { runDoctor } from '../../../src/diagnose/doctor/index.js';
+import {
+  childListener,
+  childWithFreeNextPort,
+  findingsOf,
+  gatewiseConfig,
+  lonelyRefusingPort,
+  problemOf,
+  upstream,
+} from './support.js';
 
 const OPTIONS = { checks: ['tcp'], timeoutMs: 1000 } as const;
 
@@ -17,18 +24,6 @@ test('a server that accepts: ok, with the time taken and the process that listen
   assert.match(found!.title, new RegExp(`^connect to 127\\.0\\.0\\.1:${ok.port} took [\\d.]+ ms; \`.*node.*\` \\(pid ${process.pid}\\) listens$`));
   assert.equal(report.status, 'healthy');
 });
-
-/** A port where nothing listens, with no listener within the typo distance on any address. */
-async function lonelyRefusingPort(t: import('node:test').TestContext): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const refusing = await upstream(t, 'refuse');
-    const port = refusing.port;
-    const listeners = readSocketTable().tcp;
-    if (listeners.some((listener) => Math.abs(listener.port - port) <= PORT_TYPO_DISTANCE)) continue;
-    return port;
-  }
-  throw new Error('no refusing port without neighbours found');
-}
 
 test('refused, with no listener near the port: backend_down, other listeners shown as evidence', async (t) => {
   // Two processes listening far away: neither is "the only other listener", so neither is blamed.
@@ -48,13 +43,7 @@ test('refused, with no listener near the port: backend_down, other listeners sho
 });
 
 test('wrong port: nothing on the configured port, but a real process listens on the next one', async (t) => {
-  let child: Awaited<ReturnType<typeof childListener>> | undefined;
-  for (let attempt = 0; attempt < 10 && child === undefined; attempt++) {
-    const candidate = await childListener(t);
-    if (await portIsFree(candidate.port + 1)) child = candidate;
-    else candidate.child.kill('SIGKILL');
-  }
-  assert.ok(child, 'no child listener with a free next port');
+  const child = await childWithFreeNextPort(t);
   const wrong = child.port + 1;
   const config = gatewiseConfig(t, { api: { servers: [`http://127.0.0.1:${wrong}`] } });
   const report = await runDoctor({ config, ...OPTIONS });
