@@ -62,6 +62,7 @@ export async function examine(
     probes: new ProbeSet(timeoutMs, options.concurrency ?? DEFAULT_CONCURRENCY),
     timeoutMs,
     root,
+    watchIdle: checks.some((check) => check.name === 'keepalive'),
     sockets: () => (sockets ??= readSocketTable(root)),
     skip: (check, what, why) => notChecked.push({ check, what, why }),
   };

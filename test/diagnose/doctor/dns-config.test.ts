@@ -20,10 +20,14 @@ test('a name that resolves is ok; one that does not is critical dns', async (t) 
   assert.equal(missing.severity, 'critical');
   assert.equal(missing.cause, 'dns');
   assert.equal(missing.title, 'no-such-host.invalid does not resolve');
-  assert.ok(missing.evidence.some((line) => /host "no-such-host\.invalid" could not be resolved|resolving "no-such-host\.invalid" timed out/.test(line)));
+  assert.ok(
+    missing.evidence.some((line) =>
+      /host "no-such-host\.invalid" could not be resolved|resolving "no-such-host\.invalid" timed out/.test(line),
+    ),
+  );
 });
 
-test("a resolver named by nginx that does not answer: critical dns; a name resolving to loopback is not a start-up risk", async (t) => {
+test('a resolver named by nginx that does not answer: critical dns; a name resolving to loopback is not a start-up risk', async (t) => {
   // A UDP port nothing listens on: the query is refused (ICMP port unreachable).
   const socket = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
@@ -82,7 +86,10 @@ test('config: what was read, the reader notes, and per-request targets listed as
   assert.deepEqual(
     report.findings.map((found) => [found.severity, found.title]),
     [
-      ['warning', 'proxy_pass http://$arg_to needs a resolver unless the variable names an upstream block, and none is defined'],
+      [
+        'warning',
+        'proxy_pass http://$arg_to needs a resolver unless the variable names an upstream block, and none is defined',
+      ],
       ['ok', `read nginx configuration ${file}: 2 upstream targets, 1 server`],
     ],
   );

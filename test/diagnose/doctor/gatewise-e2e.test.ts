@@ -25,7 +25,8 @@ function configBody(scenarios: readonly Scenario[]): string {
       '    retries: { attempts: 1 }',
     );
   lines.push('routes:');
-  for (const scenario of scenarios) lines.push(`  - match: { path: /${scenario.name} }`, `    upstream: ${scenario.name}`);
+  for (const scenario of scenarios)
+    lines.push(`  - match: { path: /${scenario.name} }`, `    upstream: ${scenario.name}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -46,13 +47,25 @@ test('Gatewise in front of broken backends: doctor --config names every cause th
 
   const file = join(tempDir(t), 'gatewise.yaml');
   writeFileSync(file, `listen:\n  - address: 127.0.0.1:0\nadmin:\n  address: 127.0.0.1:0\n${body}`);
-  const result = await runCli(['doctor', '--config', file, '--json', '--timeout', '1s', '--only', 'config,dns,tcp,unix,tls,http,keepalive']);
+  const result = await runCli([
+    'doctor',
+    '--config',
+    file,
+    '--json',
+    '--timeout',
+    '1s',
+    '--only',
+    'config,dns,tcp,unix,tls,http,keepalive',
+  ]);
   assert.equal(result.code, 1, result.stderr);
   const report = JSON.parse(result.stdout) as DoctorReport;
   assert.equal(report.source.kind, 'gatewise');
   for (const scenario of scenarios) {
     const found = report.findings.filter(
-      (entry) => entry.severity === 'critical' && entry.check === scenario.check && entry.target?.startsWith(`${scenario.name}:`),
+      (entry) =>
+        entry.severity === 'critical' &&
+        entry.check === scenario.check &&
+        entry.target?.startsWith(`${scenario.name}:`),
     );
     assert.equal(found.length, 1, `${scenario.name}: ${JSON.stringify(report.findings, null, 2)}`);
     assert.equal(found[0]!.cause, scenario.cause, `${scenario.name}: ${found[0]!.title}`);
@@ -61,5 +74,8 @@ test('Gatewise in front of broken backends: doctor --config names every cause th
     assert.equal(gatewayCauses.get(scenario.name), expected, `the gateway's own cause for ${scenario.name}`);
   }
   assert.equal(report.summary.critical, scenarios.length);
-  assert.match(report.findings.find((entry) => entry.target?.startsWith('bighead:'))!.title, /over upstreams\.bighead\.max_response_header_bytes 32k$/);
+  assert.match(
+    report.findings.find((entry) => entry.target?.startsWith('bighead:'))!.title,
+    /over upstreams\.bighead\.max_response_header_bytes 32k$/,
+  );
 });

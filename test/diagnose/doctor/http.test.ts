@@ -16,8 +16,14 @@ test('a healthy backend: ok, with the status line, latency and head size', async
   const report = await runDoctor({ config, ...OPTIONS });
   const [found] = findingsOf(report, 'http');
   assert.equal(found!.severity, 'ok');
-  assert.match(found!.title, new RegExp(`^GET /health to 127\\.0\\.0\\.1:${ok.port}: HTTP/1\\.1 200 OK in [\\d.]+ ms, head \\d+ bytes$`));
-  assert.deepEqual(found!.evidence, ['upstreams.api.timeouts.read is 60s', 'upstreams.api.max_response_header_bytes is 32k']);
+  assert.match(
+    found!.title,
+    new RegExp(`^GET /health to 127\\.0\\.0\\.1:${ok.port}: HTTP/1\\.1 200 OK in [\\d.]+ ms, head \\d+ bytes$`),
+  );
+  assert.deepEqual(found!.evidence, [
+    'upstreams.api.timeouts.read is 60s',
+    'upstreams.api.max_response_header_bytes is 32k',
+  ]);
 });
 
 test('no response head within the read timeout: critical slow_backend, worded as the gateway answers', async (t) => {
@@ -66,7 +72,10 @@ test('a response head over the limit: critical buffer_or_limit_config; a larger 
   const found = problemOf(report, 'http', 'small:');
   assert.equal(found.severity, 'critical');
   assert.equal(found.cause, 'buffer_or_limit_config');
-  assert.match(found.title, /^response head of 127\.0\.0\.1:\d+ is \d+ bytes, over upstreams\.small\.max_response_header_bytes 32k$/);
+  assert.match(
+    found.title,
+    /^response head of 127\.0\.0\.1:\d+ is \d+ bytes, over upstreams\.small\.max_response_header_bytes 32k$/,
+  );
   assert.match(found.fix!, /raise upstreams\.small\.max_response_header_bytes above \d+ bytes \(e\.g\. 64k\)/);
   assert.deepEqual(
     findingsOf(report, 'http', 'large:').map((entry) => entry.severity),
@@ -82,7 +91,10 @@ test('bytes that are not HTTP, and a close before any byte, are named as the gat
   const bad = problemOf(report, 'http', 'garbage:');
   assert.equal(bad.cause, 'protocol_error');
   assert.match(bad.title, /failed: http_protocol_error$/);
-  assert.ok(bad.evidence.some((line) => line.startsWith('first bytes: "SSH-2.0-OpenSSH')), bad.evidence.join('\n'));
+  assert.ok(
+    bad.evidence.some((line) => line.startsWith('first bytes: "SSH-2.0-OpenSSH')),
+    bad.evidence.join('\n'),
+  );
   const closed = problemOf(report, 'http', 'close:');
   assert.equal(closed.cause, 'crash_or_oom');
   assert.match(closed.title, /failed: connection_terminated$/);
@@ -94,5 +106,5 @@ test('a health path answering 5xx is a warning', async (t) => {
   const report = await runDoctor({ config, ...OPTIONS });
   const found = problemOf(report, 'http', `127.0.0.1:${ok.port}`);
   assert.equal(found.severity, 'warning');
-  assert.equal(found.title, 'GET /status/503 to 127.0.0.1:' + ok.port + ' answered 503');
+  assert.equal(found.title, `GET /status/503 to 127.0.0.1:${ok.port} answered 503`);
 });

@@ -61,7 +61,10 @@ test('a backend that closes idle connections without saying so is caught by watc
   const [found] = findingsOf(report, 'keepalive');
   assert.equal(found!.severity, 'warning');
   assert.equal(found!.cause, 'keepalive_mismatch');
-  assert.ok(found!.evidence.some((line) => /closed the idle connection after \d+ ms/.test(line)), found!.evidence.join('\n'));
+  assert.ok(
+    found!.evidence.some((line) => /closed the idle connection after \d+ ms/.test(line)),
+    found!.evidence.join('\n'),
+  );
 });
 
 test('nginx without keepalive in the upstream block reuses nothing: no keep-alive findings', async (t) => {

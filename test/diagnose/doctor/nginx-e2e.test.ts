@@ -30,7 +30,9 @@ function locations(scenarios: readonly Scenario[]): { upstreams: string; servers
   return { upstreams: upstreams.join('\n'), servers: servers.join('\n') };
 }
 
-test('real nginx in front of broken backends: doctor --nginx names every cause', { skip: !nginxAvailable() && 'nginx is not installed' }, async (t) => {
+test('real nginx in front of broken backends: doctor --nginx names every cause', {
+  skip: !nginxAvailable() && 'nginx is not installed',
+}, async (t) => {
   const scenarios = await brokenBackends(t);
   const { upstreams, servers } = locations(scenarios);
   const includes = tempDir(t);
@@ -49,7 +51,9 @@ ${servers}
   t.after(() => nginx.stop());
 
   // nginx itself fails each location the way the scenario says.
-  const statuses = await Promise.all(scenarios.map((scenario) => get(port, `/${scenario.name}`).then((reply) => reply.status)));
+  const statuses = await Promise.all(
+    scenarios.map((scenario) => get(port, `/${scenario.name}`).then((reply) => reply.status)),
+  );
   assert.deepEqual(
     statuses,
     scenarios.map((scenario) => scenario.nginxStatus),
@@ -80,8 +84,18 @@ ${servers}
     assert.equal(found[0]!.cause, scenario.cause, `${scenario.name}: ${found[0]!.title}`);
     assert.match(found[0]!.title, scenario.title, scenario.name);
   }
-  assert.equal(report.summary.critical, scenarios.length, JSON.stringify(report.findings.filter((f) => f.severity === 'critical'), null, 2));
-  const listener = report.findings.find((entry) => entry.check === 'listeners' && entry.target === `listen 127.0.0.1:${port}`);
+  assert.equal(
+    report.summary.critical,
+    scenarios.length,
+    JSON.stringify(
+      report.findings.filter((f) => f.severity === 'critical'),
+      null,
+      2,
+    ),
+  );
+  const listener = report.findings.find(
+    (entry) => entry.check === 'listeners' && entry.target === `listen 127.0.0.1:${port}`,
+  );
   assert.match(listener?.title ?? '', /`nginx: (master|worker) process/);
   assert.match(report.findings.find((entry) => entry.target?.includes('bighead'))!.title, /over proxy_buffer_size 4k$/);
 });

@@ -31,11 +31,19 @@ test('upstream blocks, direct addresses, unix sockets and every pass directive b
   );
   const model = loadNginxModel(file);
   assert.equal(model.kind, 'nginx');
-  assert.deepEqual(model.listen.map((listen) => `${listen.host}:${listen.port}`), ['127.0.0.1:8080']);
+  assert.deepEqual(
+    model.listen.map((listen) => `${listen.host}:${listen.port}`),
+    ['127.0.0.1:8080'],
+  );
   const api = target(model.targets, 'proxy_pass http://api/');
   assert.equal(api.upstream, 'api');
   assert.deepEqual(
-    api.servers.map((server) => [server.text, server.kind === 'tcp' ? `${server.host}:${server.port}` : server.path, server.backup, server.down]),
+    api.servers.map((server) => [
+      server.text,
+      server.kind === 'tcp' ? `${server.host}:${server.port}` : server.path,
+      server.backup,
+      server.down,
+    ]),
     [
       ['127.0.0.1:5001', '127.0.0.1:5001', false, false],
       ['[::1]:5002', '::1:5002', true, false],
@@ -49,7 +57,10 @@ test('upstream blocks, direct addresses, unix sockets and every pass directive b
   const direct = target(model.targets, 'proxy_pass http://127.0.0.1:6000/x');
   assert.equal(direct.upstream, '127.0.0.1:6000');
   assert.equal(direct.resolvedAtStartup, false);
-  assert.deepEqual(target(model.targets, 'proxy_pass http://unix:/run/app.sock:/').servers.map((s) => s.text), ['unix:/run/app.sock']);
+  assert.deepEqual(
+    target(model.targets, 'proxy_pass http://unix:/run/app.sock:/').servers.map((s) => s.text),
+    ['unix:/run/app.sock'],
+  );
   const php = target(model.targets, 'fastcgi_pass unix:/run/php/php-fpm.sock');
   assert.equal(php.protocol, 'fastcgi');
   assert.equal(php.settings.read, 'fastcgi_read_timeout');
@@ -76,10 +87,19 @@ test("defaults are nginx's; a setting in a block replaces the inherited one; the
   server { location / { fastcgi_pass 127.0.0.1:9000; } }`,
   );
   const [one, inner, fastcgi] = loadNginxModel(file).targets;
-  assert.deepEqual([one!.connectTimeoutMs, one!.readTimeoutMs, one!.sendTimeoutMs, one!.maxResponseHeaderBytes], [2000, 30_000, 60_000, 16_384]);
-  assert.deepEqual([inner!.connectTimeoutMs, inner!.readTimeoutMs, inner!.maxResponseHeaderBytes], [2000, 90_000, 8192]);
+  assert.deepEqual(
+    [one!.connectTimeoutMs, one!.readTimeoutMs, one!.sendTimeoutMs, one!.maxResponseHeaderBytes],
+    [2000, 30_000, 60_000, 16_384],
+  );
+  assert.deepEqual(
+    [inner!.connectTimeoutMs, inner!.readTimeoutMs, inner!.maxResponseHeaderBytes],
+    [2000, 90_000, 8192],
+  );
   // proxy_* settings do not reach fastcgi_pass; its own defaults apply.
-  assert.deepEqual([fastcgi!.connectTimeoutMs, fastcgi!.readTimeoutMs, fastcgi!.maxResponseHeaderBytes], [60_000, 60_000, 4096]);
+  assert.deepEqual(
+    [fastcgi!.connectTimeoutMs, fastcgi!.readTimeoutMs, fastcgi!.maxResponseHeaderBytes],
+    [60_000, 60_000, 4096],
+  );
 });
 
 test('upstream keepalive counts only with HTTP/1.1 and a cleared Connection header (set all or nothing)', (t) => {
@@ -123,7 +143,10 @@ test('variables: literal `set` values are substituted; a per-request host needs 
   );
   const model = loadNginxModel(file);
   const set = target(model.targets, 'proxy_pass http://$backend');
-  assert.deepEqual(set.servers.map((server) => server.text), ['app.internal:8080']);
+  assert.deepEqual(
+    set.servers.map((server) => server.text),
+    ['app.internal:8080'],
+  );
   assert.equal(set.resolvedAtStartup, false, 'a variable makes nginx resolve per request');
   const arg = target(model.targets, 'proxy_pass http://$arg_host');
   assert.match(arg.dynamic ?? '', /per request/);
@@ -132,7 +155,10 @@ test('variables: literal `set` values are substituted; a per-request host needs 
   assert.deepEqual(resolved.resolvers, ['10.0.0.2']);
 
   const critical = model.notes.filter((note) => note.severity === 'critical');
-  assert.deepEqual(critical.map((note) => note.title), ['proxy_pass http://$backend resolves its host per request, but no resolver is defined']);
+  assert.deepEqual(
+    critical.map((note) => note.title),
+    ['proxy_pass http://$backend resolves its host per request, but no resolver is defined'],
+  );
   assert.equal(critical[0]!.cause, 'dns');
   assert.ok(model.notes.some((note) => note.severity === 'warning' && note.title.includes('$arg_host')));
 });
@@ -156,7 +182,10 @@ test('TLS settings: no SNI and no verification by default, the upstream name as 
   const tlsA = a!.servers[0]!.tls!;
   assert.deepEqual([tlsA.sni, tlsA.verify, tlsA.verifyName, tlsA.caFile], [undefined, false, 'secure', undefined]);
   const tlsB = b!.servers[0]!.tls!;
-  assert.deepEqual([tlsB.sni, tlsB.verify, tlsB.verifyName, tlsB.caFile], ['api.example.test', true, 'api.example.test', '/etc/ssl/ca.pem']);
+  assert.deepEqual(
+    [tlsB.sni, tlsB.verify, tlsB.verifyName, tlsB.caFile],
+    ['api.example.test', true, 'api.example.test', '/etc/ssl/ca.pem'],
+  );
 });
 
 test('logs, temp paths, user, worker limits, stream proxies and unused upstreams', (t) => {
@@ -175,10 +204,18 @@ stream { server { listen 9000; proxy_pass 127.0.0.1:5432; proxy_timeout 5m; } }`
   assert.equal(model.user, 'www-data');
   assert.deepEqual(model.errorLogs, ['/var/log/nginx/error.log']);
   assert.ok(model.writePaths.some((path) => path.endsWith('/logs/access.log')));
-  assert.deepEqual(model.maxConnections, { count: 128, perProcess: 64, setting: 'worker_connections 64 × worker_processes 2', rlimitNofile: 4096 });
+  assert.deepEqual(model.maxConnections, {
+    count: 128,
+    perProcess: 64,
+    setting: 'worker_connections 64 × worker_processes 2',
+    rlimitNofile: 4096,
+  });
   const stream = model.targets.find((entry) => entry.protocol === 'tcp');
   assert.ok(stream);
   assert.equal(stream.readTimeoutMs, 300_000);
   assert.ok(model.notes.some((note) => note.title === 'upstream unused is defined but no location uses it'));
-  assert.deepEqual(model.listen.map((listen) => `${listen.host}:${listen.port}`), ['0.0.0.0:8080']);
+  assert.deepEqual(
+    model.listen.map((listen) => `${listen.host}:${listen.port}`),
+    ['0.0.0.0:8080'],
+  );
 });

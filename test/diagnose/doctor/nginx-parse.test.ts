@@ -18,7 +18,7 @@ function names(directives: readonly Directive[]): string[] {
   return directives.map((directive) => directive.name);
 }
 
-test('tokens: words, punctuation, quotes with escapes, comments, ${var} kept whole, positions', () => {
+test('tokens: words, punctuation, quotes with escapes, comments, $-brace variables kept whole, positions', () => {
   const text = `# leading comment
 set $a "two words";  # trailing comment
 return 200 'single' "q\\"uote\\n";
@@ -42,6 +42,7 @@ location ~ ^/x\\d+$ { proxy_pass http://\${backend}:80; }
     '^/x\\d+$',
     '{',
     'proxy_pass',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: nginx's own ${name} syntax
     'http://${backend}:80',
     ';',
     '}',
@@ -97,7 +98,9 @@ test('syntax errors are ConfigErrors with file:line:col for each problem', () =>
     () => parseNginxText('http {\n  server {\n    listen 80\n  }\n', 'bad.conf'),
     (error: unknown) => {
       assert.ok(error instanceof ConfigError);
-      const messages = error.problems.map((problem) => `${problem.file}:${problem.line}:${problem.col}: ${problem.message}`);
+      const messages = error.problems.map(
+        (problem) => `${problem.file}:${problem.line}:${problem.col}: ${problem.message}`,
+      );
       assert.deepEqual(messages, [
         'bad.conf:3:5: directive "listen" is not terminated by ";"',
         'bad.conf:1:6: unexpected end of file, expecting "}"',
@@ -136,17 +139,25 @@ test('include: globs relative to the main file folder, sorted, nested, spliced i
     join(dir, 'snippets', 'x.conf'),
     join(dir, 'conf.d', 'b.conf'),
   ]);
-  assert.deepEqual(config.notes, [{ file: join(dir, 'nginx.conf'), line: 4, message: 'include empty.d/*.conf matched no file' }]);
+  assert.deepEqual(config.notes, [
+    { file: join(dir, 'nginx.conf'), line: 4, message: 'include empty.d/*.conf matched no file' },
+  ]);
 });
 
 test('include of a missing file without a glob is an error at the include line; include loops stop', (t) => {
   const dir = tempDir(t);
   writeFileSync(join(dir, 'nginx.conf'), 'http {\n  include missing.conf;\n}\n');
-  assert.throws(() => loadNginxConfig(join(dir, 'nginx.conf')), (error: unknown) => {
-    assert.ok(error instanceof ConfigError);
-    assert.match(error.message, new RegExp(`nginx\\.conf:2:1: cannot read ${join(dir, 'missing.conf')} \\(ENOENT\\)`));
-    return true;
-  });
+  assert.throws(
+    () => loadNginxConfig(join(dir, 'nginx.conf')),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(
+        error.message,
+        new RegExp(`nginx\\.conf:2:1: cannot read ${join(dir, 'missing.conf')} \\(ENOENT\\)`),
+      );
+      return true;
+    },
+  );
   writeFileSync(join(dir, 'loop.conf'), 'include loop.conf;\n');
   assert.throws(() => loadNginxConfig(join(dir, 'loop.conf')), /nested deeper than 16/);
   assert.throws(() => loadNginxConfig(join(dir, 'nope.conf')), /cannot read .*nope\.conf \(ENOENT\)/);

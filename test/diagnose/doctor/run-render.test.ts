@@ -25,7 +25,10 @@ test('findings are ranked critical → ok, and one problem reached from two loca
   );
   const report = await runDoctor({ nginx: file, checks: ['config', 'tcp', 'http'], timeoutMs: 1000 });
   const severities = report.findings.map((found) => found.severity);
-  assert.deepEqual(severities, [...severities].sort((a, b) => order(a) - order(b)));
+  assert.deepEqual(
+    severities,
+    [...severities].sort((a, b) => order(a) - order(b)),
+  );
   const refused = report.findings.filter((found) => found.check === 'tcp' && found.severity !== 'ok');
   assert.equal(refused.length, 1, JSON.stringify(refused, null, 2));
   assert.ok(refused[0]!.evidence.some((line) => line.includes('location /a')));
@@ -61,11 +64,21 @@ test('the log-analysis seam: an injected analyser adds ranked findings and its o
       data: { lines: 12 },
     };
   };
-  const report = await runDoctor({ config, checks: ['config'], errorLog: '/var/log/app/error.log', analyzeLog, timeoutMs: 700 });
+  const report = await runDoctor({
+    config,
+    checks: ['config'],
+    errorLog: '/var/log/app/error.log',
+    analyzeLog,
+    timeoutMs: 700,
+  });
   assert.deepEqual(calls, ['/var/log/app/error.log gatewise 700']);
   assert.equal(report.findings[0]!.check, 'log');
   assert.equal(report.status, 'critical');
-  assert.deepEqual(report.log_analysis, { file: '/var/log/app/error.log', text: '12 lines, 1 cause: backend_down', data: { lines: 12 } });
+  assert.deepEqual(report.log_analysis, {
+    file: '/var/log/app/error.log',
+    text: '12 lines, 1 cause: backend_down',
+    data: { lines: 12 },
+  });
   const text = renderDoctorReport(report);
   assert.match(text, /\nError log \/var\/log\/app\/error\.log\n {2}12 lines, 1 cause: backend_down\n/);
 
@@ -82,7 +95,11 @@ test('the log-analysis seam: an injected analyser adds ranked findings and its o
 });
 
 test('without --error-log, the error log the configuration names is offered', async (t) => {
-  const file = nginxConfig(t, '  server { location / { proxy_pass http://127.0.0.1:9; } }', 'error_log /var/log/nginx/site.log;');
+  const file = nginxConfig(
+    t,
+    '  server { location / { proxy_pass http://127.0.0.1:9; } }',
+    'error_log /var/log/nginx/site.log;',
+  );
   const report = await runDoctor({ nginx: file, checks: ['config'] });
   assert.deepEqual(report.not_checked, [
     {
@@ -96,23 +113,38 @@ test('without --error-log, the error log the configuration names is offered', as
 test('usage errors: no configuration, two configurations, an unknown check', async (t) => {
   const config = gatewiseConfig(t, { api: { servers: ['http://127.0.0.1:9'] } });
   await assert.rejects(runDoctor({}), DoctorUsageError);
-  await assert.rejects(runDoctor({ config, nginx: config }), /either a Gatewise configuration or an nginx configuration/);
-  await assert.rejects(runDoctor({ config, checks: ['tcp', 'magic'] }), /unknown check magic \(checks: config, dns, tcp,/);
+  await assert.rejects(
+    runDoctor({ config, nginx: config }),
+    /either a Gatewise configuration or an nginx configuration/,
+  );
+  await assert.rejects(
+    runDoctor({ config, checks: ['tcp', 'magic'] }),
+    /unknown check magic \(checks: config, dns, tcp,/,
+  );
 });
 
 const SAMPLE: DoctorReport = {
   version: 1,
-  source: { kind: 'nginx', file: '/etc/nginx/nginx.conf', files: ['/etc/nginx/nginx.conf', '/etc/nginx/conf.d/app.conf'] },
+  source: {
+    kind: 'nginx',
+    file: '/etc/nginx/nginx.conf',
+    files: ['/etc/nginx/nginx.conf', '/etc/nginx/conf.d/app.conf'],
+  },
   status: 'critical',
   summary: { critical: 1, warning: 0, info: 0, ok: 1 },
-  targets: [{ upstream: 'app', protocol: 'http', servers: ['127.0.0.1:5000'], used_by: ['server example.com location /'] }],
+  targets: [
+    { upstream: 'app', protocol: 'http', servers: ['127.0.0.1:5000'], used_by: ['server example.com location /'] },
+  ],
   findings: [
     {
       severity: 'critical',
       check: 'tcp',
       target: 'app: 127.0.0.1:5000',
       title: 'nothing listens on 127.0.0.1:5000, but `node server.js` (pid 123) listens on 127.0.0.1:3000',
-      evidence: ['/etc/nginx/conf.d/app.conf:2: 127.0.0.1:5000', 'listening: 127.0.0.1:3000 `node server.js` (pid 123)'],
+      evidence: [
+        '/etc/nginx/conf.d/app.conf:2: 127.0.0.1:5000',
+        'listening: 127.0.0.1:3000 `node server.js` (pid 123)',
+      ],
       cause: 'wrong_upstream_address',
       fix: 'point the server at port 3000',
     },

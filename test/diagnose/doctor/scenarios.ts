@@ -32,7 +32,10 @@ export async function brokenBackends(t: TestContext): Promise<Scenario[]> {
   await childListener(t);
   const refused = await lonelyRefusingPort(t);
   const slow = await startRawUpstream((request) => {
-    const timer = setTimeout(() => request.socket.end('HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nslow'), SLOW_MS);
+    const timer = setTimeout(
+      () => request.socket.end('HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nslow'),
+      SLOW_MS,
+    );
     request.socket.once('close', () => clearTimeout(timer));
   });
   t.after(() => slow.close());

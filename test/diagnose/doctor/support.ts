@@ -5,9 +5,14 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { type DoctorFinding, type DoctorReport, readSocketTable } from '../../../src/diagnose/doctor/index.js';
 import { PORT_TYPO_DISTANCE } from '../../../src/diagnose/doctor/checks/wrong-address.js';
-import { type StartedUpstream, type UpstreamBehaviour, type UpstreamOptions, startUpstream } from '../../../src/drill/upstreams.js';
+import { type DoctorFinding, type DoctorReport, readSocketTable } from '../../../src/diagnose/doctor/index.js';
+import {
+  type StartedUpstream,
+  startUpstream,
+  type UpstreamBehaviour,
+  type UpstreamOptions,
+} from '../../../src/drill/upstreams.js';
 
 export function tempDir(t: TestContext, prefix = 'gatewise-doctor-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -38,7 +43,9 @@ export function gatewiseConfig(t: TestContext, upstreams: Record<string, Upstrea
   for (const [name, spec] of Object.entries(upstreams)) {
     lines.push(`  ${name}:`, '    servers:');
     for (const server of spec.servers)
-      lines.push(typeof server === 'string' ? `      - url: ${server}` : `      - { url: ${server.backup}, backup: true }`);
+      lines.push(
+        typeof server === 'string' ? `      - url: ${server}` : `      - { url: ${server.backup}, backup: true }`,
+      );
     if (spec.extra) lines.push(spec.extra);
   }
   lines.push('routes:');
@@ -65,7 +72,9 @@ export function findingsOf(report: DoctorReport, check: string, target?: string)
 export function problemOf(report: DoctorReport, check: string, target: string): DoctorFinding {
   const found = findingsOf(report, check, target).filter((entry) => entry.severity !== 'ok');
   if (found.length !== 1)
-    throw new Error(`expected one ${check} problem for ${target}, got ${found.length}:\n${JSON.stringify(report.findings, null, 2)}`);
+    throw new Error(
+      `expected one ${check} problem for ${target}, got ${found.length}:\n${JSON.stringify(report.findings, null, 2)}`,
+    );
   return found[0]!;
 }
 
@@ -79,7 +88,10 @@ export interface ChildListener {
 export async function childListener(t: TestContext): Promise<ChildListener> {
   const child = spawn(
     process.execPath,
-    ['-e', "require('http').createServer((q,s)=>s.end('ok')).listen(0,'127.0.0.1',function(){console.log(this.address().port)})"],
+    [
+      '-e',
+      "require('http').createServer((q,s)=>s.end('ok')).listen(0,'127.0.0.1',function(){console.log(this.address().port)})",
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   t.after(() => {

@@ -60,7 +60,11 @@ test('a prepared /proc: listeners, owners through fd links, TIME_WAIT and establ
       tcpLine(2, '0100007F:9C41', '01', 0),
   );
   put(root, 'proc/net/tcp6', TCP_HEADER + tcpLine(0, '00000000000000000000000001000000:1388', '0A', 222));
-  put(root, 'proc/net/unix', 'Num       RefCount Protocol Flags    Type St Inode Path\n0000: 00000002 00000000 00010000 0001 01 333 /run/app.sock\n0000: 00000002 00000000 00000000 0001 03 334 /run/client.sock\n');
+  put(
+    root,
+    'proc/net/unix',
+    'Num       RefCount Protocol Flags    Type St Inode Path\n0000: 00000002 00000000 00010000 0001 01 333 /run/app.sock\n0000: 00000002 00000000 00000000 0001 03 334 /run/client.sock\n',
+  );
   put(root, 'proc/4242/cmdline', 'node\0server.js\0');
   mkdirSync(join(root, 'proc/4242/fd'), { recursive: true });
   symlinkSync('socket:[111]', join(root, 'proc/4242/fd/3'));
@@ -93,7 +97,10 @@ test('listeners: the gateway listening is ok, not listening is info; a missing /
       ['ok', `listen 127.0.0.1:${ok.port}`],
     ],
   );
-  assert.match(findingsOf(report, 'listeners')[0]!.title, /^nothing listens on Gatewise's admin address 127\.0\.0\.1:1$/);
+  assert.match(
+    findingsOf(report, 'listeners')[0]!.title,
+    /^nothing listens on Gatewise's admin address 127\.0\.0\.1:1$/,
+  );
 
   const empty = await runDoctor({ config: file, checks: ['listeners'], root: tempDir(t) });
   assert.deepEqual(empty.findings, []);
@@ -105,12 +112,24 @@ test('listeners: the gateway listening is ok, not listening is info; a missing /
 
 test('resources on a prepared host: low memory, OOM kills, overload, file limit, exhausted ports, SELinux', async (t) => {
   const root = tempDir(t);
-  put(root, 'proc/meminfo', 'MemTotal:        1000000 kB\nMemFree:           10000 kB\nMemAvailable:      30000 kB\nSwapTotal:        100000 kB\nSwapFree:          20000 kB\n');
+  put(
+    root,
+    'proc/meminfo',
+    'MemTotal:        1000000 kB\nMemFree:           10000 kB\nMemAvailable:      30000 kB\nSwapTotal:        100000 kB\nSwapFree:          20000 kB\n',
+  );
   const load = cpus().length * 10;
   put(root, 'proc/loadavg', `${load}.00 ${load}.00 ${load}.00 3/200 999\n`);
   put(root, 'proc/uptime', '100000.00 1.00\n');
-  put(root, 'dev/kmsg', '6,1,99000000000,-;eth0: link up\n3,2,99990000000,-;Out of memory: Killed process 4242 (node) total-vm:1000kB\n');
-  put(root, 'proc/self/limits', 'Limit                     Soft Limit           Hard Limit           Units\nMax open files            32                   32                   files\n');
+  put(
+    root,
+    'dev/kmsg',
+    '6,1,99000000000,-;eth0: link up\n3,2,99990000000,-;Out of memory: Killed process 4242 (node) total-vm:1000kB\n',
+  );
+  put(
+    root,
+    'proc/self/limits',
+    'Limit                     Soft Limit           Hard Limit           Units\nMax open files            32                   32                   files\n',
+  );
   put(root, 'proc/self/cgroup', '0::/app.slice/app.service\n');
   put(root, 'sys/fs/cgroup/app.slice/app.service/memory.events', 'low 0\nhigh 0\nmax 12\noom 3\noom_kill 3\n');
   put(root, 'proc/sys/net/ipv4/ip_local_port_range', '60000\t60009\n');
@@ -131,9 +150,18 @@ test('resources on a prepared host: low memory, OOM kills, overload, file limit,
     ['warning', 'memory cgroup of this session counts 3 OOM kills', 'crash_or_oom'],
     ['warning', 'SELinux is enforcing and httpd_can_network_connect is off', 'permission_or_selinux'],
     ['warning', 'swap is 80% used', 'slow_backend'],
-    ['warning', 'the host is overloaded: ' + `load ${load} ${load} ${load} on ${cpus().length} CPU${cpus().length === 1 ? '' : 's'}`, 'overload_or_exhaustion'],
+    [
+      'warning',
+      'the host is overloaded: ' +
+        `load ${load} ${load} ${load} on ${cpus().length} CPU${cpus().length === 1 ? '' : 's'}`,
+      'overload_or_exhaustion',
+    ],
     ['warning', 'the kernel OOM killer killed 1 process in the last 24 h', 'crash_or_oom'],
-    ['warning', 'worker_connections 64 × worker_processes 1 allows more connections than open-file limit 32 (doctor\'s own, the gateway is not running)', 'overload_or_exhaustion'],
+    [
+      'warning',
+      "worker_connections 64 × worker_processes 1 allows more connections than open-file limit 32 (doctor's own, the gateway is not running)",
+      'overload_or_exhaustion',
+    ],
   ]);
   const oom = findingsOf(report, 'resources').find((found) => found.title.startsWith('the kernel OOM killer'))!;
   assert.deepEqual(oom.evidence, ['10 s ago: Out of memory: Killed process 4242 (node) total-vm:1000kB']);
@@ -143,7 +171,13 @@ test('resources on this machine: runs without failing and says what it could not
   const config = gatewiseConfig(t, { api: { servers: ['http://127.0.0.1:9'] } });
   const report = await runDoctor({ config, checks: ['resources'] });
   const titles = findingsOf(report, 'resources').map((found) => found.title);
-  assert.ok(titles.some((title) => /memory/.test(title)), titles.join('\n'));
-  assert.ok(titles.some((title) => /TIME_WAIT/.test(title)), titles.join('\n'));
+  assert.ok(
+    titles.some((title) => /memory/.test(title)),
+    titles.join('\n'),
+  );
+  assert.ok(
+    titles.some((title) => /TIME_WAIT/.test(title)),
+    titles.join('\n'),
+  );
   assert.ok(!report.not_checked.some((entry) => entry.why.startsWith('it failed')), JSON.stringify(report.not_checked));
 });

@@ -21,7 +21,12 @@ test('a server that accepts: ok, with the time taken and the process that listen
   const [found, ...rest] = findingsOf(report, 'tcp');
   assert.deepEqual(rest, []);
   assert.equal(found!.severity, 'ok');
-  assert.match(found!.title, new RegExp(`^connect to 127\\.0\\.0\\.1:${ok.port} took [\\d.]+ ms; \`.*node.*\` \\(pid ${process.pid}\\) listens$`));
+  assert.match(
+    found!.title,
+    new RegExp(
+      `^connect to 127\\.0\\.0\\.1:${ok.port} took [\\d.]+ ms; \`.*node.*\` \\(pid ${process.pid}\\) listens$`,
+    ),
+  );
   assert.equal(report.status, 'healthy');
 });
 
@@ -51,7 +56,9 @@ test('wrong port: nothing on the configured port, but a real process listens on 
   assert.equal(found.cause, 'wrong_upstream_address');
   assert.match(
     found.title,
-    new RegExp(`^nothing listens on 127\\.0\\.0\\.1:${wrong}, but \`.*node -e .*\` \\(pid ${child.pid}\\) listens on 127\\.0\\.0\\.1:${child.port}$`),
+    new RegExp(
+      `^nothing listens on 127\\.0\\.0\\.1:${wrong}, but \`.*node -e .*\` \\(pid ${child.pid}\\) listens on 127\\.0\\.0\\.1:${child.port}$`,
+    ),
   );
   assert.match(found.fix!, new RegExp(`point the server at port ${child.port}`));
 });

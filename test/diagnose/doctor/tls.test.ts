@@ -1,10 +1,10 @@
 /** The tls check against real servers: mismatches both ways, certificates, and SNI. */
 import { strict as assert } from 'node:assert';
-import * as tls from 'node:tls';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import * as tls from 'node:tls';
 import { runDoctor } from '../../../src/diagnose/doctor/index.js';
 import { TEST_CA_PATH, TEST_TLS_FIXTURES } from '../../../src/drill/upstreams.js';
-import { readFileSync } from 'node:fs';
 import { findingsOf, gatewiseConfig, nginxConfig, problemOf, upstream } from './support.js';
 
 const OPTIONS = { checks: ['tls'], timeoutMs: 1000 } as const;
@@ -18,7 +18,10 @@ test('http:// aimed at a TLS port: critical tls_mismatch, with the handshake and
   assert.equal(found.severity, 'critical');
   assert.equal(found.cause, 'tls_mismatch');
   assert.equal(found.title, `http:// target 127.0.0.1:${secure.port} speaks TLS`);
-  assert.ok(found.evidence.some((line) => /TLS handshake with .* completed \(TLSv1\.[23]\)/.test(line)), found.evidence.join('\n'));
+  assert.ok(
+    found.evidence.some((line) => /TLS handshake with .* completed \(TLSv1\.[23]\)/.test(line)),
+    found.evidence.join('\n'),
+  );
   assert.ok(found.evidence.some((line) => line.startsWith('plain HTTP request ')));
 });
 
@@ -28,7 +31,10 @@ test('http:// aimed at a TLS port that answers plain HTTP with a 400 (Go, Caddy)
   const report = await runDoctor({ config, ...OPTIONS });
   const found = problemOf(report, 'tls', `127.0.0.1:${go.port}`);
   assert.equal(found.cause, 'tls_mismatch');
-  assert.ok(found.evidence.some((line) => line.includes('answered "HTTP/1.0 400 Bad Request"')), found.evidence.join('\n'));
+  assert.ok(
+    found.evidence.some((line) => line.includes('answered "HTTP/1.0 400 Bad Request"')),
+    found.evidence.join('\n'),
+  );
 });
 
 test('https:// aimed at a plain-HTTP port: critical tls_mismatch, the plain answer as evidence', async (t) => {
@@ -38,7 +44,10 @@ test('https:// aimed at a plain-HTTP port: critical tls_mismatch, the plain answ
   const found = problemOf(report, 'tls', `127.0.0.1:${plain.port}`);
   assert.equal(found.cause, 'tls_mismatch');
   assert.equal(found.title, `https:// target 127.0.0.1:${plain.port} speaks plain HTTP`);
-  assert.ok(found.evidence.some((line) => line.includes('answered "HTTP/1.1 200 OK"')), found.evidence.join('\n'));
+  assert.ok(
+    found.evidence.some((line) => line.includes('answered "HTTP/1.1 200 OK"')),
+    found.evidence.join('\n'),
+  );
   assert.ok(found.evidence.some((line) => /SSL_do_handshake\(\) failed/.test(line)));
 });
 
@@ -94,7 +103,10 @@ test('nginx sends no SNI by default, and the server answers without SNI with ano
       done(
         null,
         name === 'localhost'
-          ? tls.createSecureContext({ cert: readFileSync(TEST_TLS_FIXTURES.server), key: readFileSync(TEST_TLS_FIXTURES.serverKey) })
+          ? tls.createSecureContext({
+              cert: readFileSync(TEST_TLS_FIXTURES.server),
+              key: readFileSync(TEST_TLS_FIXTURES.serverKey),
+            })
           : undefined,
       ),
   });

@@ -29,7 +29,10 @@ test('a missing socket, and a process listening on another socket in the same fo
   const config = gatewiseConfig(t, { api: { servers: [`unix:${wrong}`] } });
   const report = await runDoctor({ config, ...OPTIONS });
   const found = problemOf(report, 'unix', wrong);
-  assert.match(found.title, new RegExp(`^no socket at ${wrong}, but \`.*node.*\` \\(pid ${process.pid}\\) listens on ${real}$`));
+  assert.match(
+    found.title,
+    new RegExp(`^no socket at ${wrong}, but \`.*node.*\` \\(pid ${process.pid}\\) listens on ${real}$`),
+  );
   assert.match(found.fix!, new RegExp(`point the server at unix:${real}`));
 });
 
@@ -65,7 +68,10 @@ test('a listening socket: ok, with the process that listens', async (t) => {
   const [found, ...rest] = findingsOf(report, 'unix');
   assert.deepEqual(rest, []);
   assert.equal(found!.severity, 'ok');
-  assert.match(found!.title, new RegExp(`^connect to ${path} took [\\d.]+ ms; \`.*\` \\(pid ${process.pid}\\) listens$`));
+  assert.match(
+    found!.title,
+    new RegExp(`^connect to ${path} took [\\d.]+ ms; \`.*\` \\(pid ${process.pid}\\) listens$`),
+  );
 });
 
 test("nginx's worker user may not write to the socket: critical permission_or_selinux", async (t) => {
@@ -81,5 +87,7 @@ test("nginx's worker user may not write to the socket: critical permission_or_se
   assert.equal(found.severity, 'critical');
   assert.equal(found.cause, 'permission_or_selinux');
   assert.equal(found.title, `nobody may not connect to ${path}`);
-  assert.ok(found.evidence.some((line) => line.startsWith(`${path} (mode 0600,`) && line.endsWith('is not writable by nobody')));
+  assert.ok(
+    found.evidence.some((line) => line.startsWith(`${path} (mode 0600,`) && line.endsWith('is not writable by nobody')),
+  );
 });

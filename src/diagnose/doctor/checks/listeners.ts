@@ -25,7 +25,8 @@ export const listenersCheck: DoctorCheck = {
       );
     const findings: DoctorFinding[] = [];
     const product = ctx.model.kind === 'nginx' ? 'nginx' : 'Gatewise';
-    for (const listen of ctx.model.listen) {
+    // Port 0 is chosen when the gateway starts: nothing to look for.
+    for (const listen of ctx.model.listen.filter((entry) => entry.port !== 0)) {
       const role = listen.admin ? 'admin address' : 'listen address';
       const owners = table.tcp.filter(
         (listener) =>

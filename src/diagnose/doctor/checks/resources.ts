@@ -198,7 +198,8 @@ function fileLimit(ctx: CheckContext): DoctorFinding[] {
     ctx.skip(CHECK, 'open-file limit', `/proc/${gatewayPid ?? 'self'}/limits is not readable`);
     return [];
   }
-  const whose = gatewayPid === undefined ? "doctor's own, the gateway is not running" : `the gateway's, pid ${gatewayPid}`;
+  const whose =
+    gatewayPid === undefined ? "doctor's own, the gateway is not running" : `the gateway's, pid ${gatewayPid}`;
   const wanted = ctx.model.maxConnections;
   const effective = wanted?.rlimitNofile ?? limit;
   const limitText =

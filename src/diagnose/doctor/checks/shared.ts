@@ -20,6 +20,8 @@ export interface CheckContext {
   readonly root: string;
   /** The listening sockets and their owners, read once. */
   sockets(): SocketTable;
+  /** The keepalive check runs: the health request then watches its idle connection. */
+  readonly watchIdle: boolean;
   /** Records something that could not be checked, and why. */
   skip(check: string, what: string, why: string): void;
 }
@@ -104,7 +106,7 @@ export function healthRequest(ctx: CheckContext, target: DoctorTarget, server: S
     hostHeader: server.kind === 'unix' ? 'localhost' : serverText(server),
     waitMs: Math.min(ctx.timeoutMs, target.readTimeoutMs),
     maxHeadBytes: Math.min(MAX_HEAD_READ_BYTES, Math.max(MIN_HEAD_READ_BYTES, limit * 2)),
-    idleWatchMs: target.keepalive ? Math.min(ctx.timeoutMs, target.keepaliveIdleMs) : 0,
+    idleWatchMs: ctx.watchIdle && target.keepalive ? Math.min(ctx.timeoutMs, target.keepaliveIdleMs) : 0,
   };
 }
 

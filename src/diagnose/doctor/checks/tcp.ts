@@ -30,7 +30,13 @@ function ownerOf(table: SocketTable, endpoint: Endpoint): string | undefined {
   return listener ? ownerText(listener) : undefined;
 }
 
-function refused(ctx: CheckContext, job: ServerJob, endpoint: Endpoint & { kind: 'tcp' }, failure: Failure, ms: number): DoctorFinding {
+function refused(
+  ctx: CheckContext,
+  job: ServerJob,
+  endpoint: Endpoint & { kind: 'tcp' },
+  failure: Failure,
+  ms: number,
+): DoctorFinding {
   const evidence = [...configEvidence(job), `${failure.detail} after ${formatMs(ms)}`];
   const table = ctx.sockets();
   const { likely, others } = tcpAlternatives(ctx.model, table, endpoint.address, endpoint.port);
@@ -50,14 +56,19 @@ function refused(ctx: CheckContext, job: ServerJob, endpoint: Endpoint & { kind:
     });
   }
   const samePort = likely.port === endpoint.port;
-  return finding(severity, 'tcp', `nothing listens on ${place}, but ${ownerText(likely)} listens on ${listenerText(likely)}`, {
-    target: job.label,
-    evidence,
-    cause: 'wrong_upstream_address',
-    fix: samePort
-      ? `the backend is bound to ${likely.address}, not ${endpoint.address}: make it listen on ${endpoint.address} (or 0.0.0.0), or point the server at ${listenerText(likely)}`
-      : `if ${ownerText(likely)} is the backend of ${job.target.upstream}, point the server at port ${likely.port} (${listenerText(likely)}); otherwise start the backend on ${endpoint.port}`,
-  });
+  return finding(
+    severity,
+    'tcp',
+    `nothing listens on ${place}, but ${ownerText(likely)} listens on ${listenerText(likely)}`,
+    {
+      target: job.label,
+      evidence,
+      cause: 'wrong_upstream_address',
+      fix: samePort
+        ? `the backend is bound to ${likely.address}, not ${endpoint.address}: make it listen on ${endpoint.address} (or 0.0.0.0), or point the server at ${listenerText(likely)}`
+        : `if ${ownerText(likely)} is the backend of ${job.target.upstream}, point the server at port ${likely.port} (${listenerText(likely)}); otherwise start the backend on ${endpoint.port}`,
+    },
+  );
 }
 
 async function checkServer(ctx: CheckContext, job: ServerJob): Promise<DoctorFinding[]> {

@@ -72,7 +72,12 @@ export interface TcpAlternatives {
  * 127.0.0.1, say), on a port within PORT_TYPO_DISTANCE, or when it is the only process listening
  * on a port the configuration does not account for. Empty when the address is not on this host.
  */
-export function tcpAlternatives(model: DoctorModel, table: SocketTable, address: string, port: number): TcpAlternatives {
+export function tcpAlternatives(
+  model: DoctorModel,
+  table: SocketTable,
+  address: string,
+  port: number,
+): TcpAlternatives {
   if (!isLocalAddress(address)) return { likely: undefined, others: [] };
   const claimed = claimedPorts(model, port);
   const seen = new Set<string>();

@@ -3,7 +3,17 @@
  * not there or not readable, never throwing: memory and swap, load, open-file limits, local port
  * range, cgroup memory counters, OOM kills in the kernel log, SELinux, disk space.
  */
-import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, readSync, statfsSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statfsSync,
+  statSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 
 function read(root: string, path: string): string | undefined {
