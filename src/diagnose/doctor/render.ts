@@ -71,7 +71,8 @@ export function renderDoctorReport(report: DoctorReport, options: RenderDoctorOp
     report.status === 'healthy'
       ? paint(COLOURS.ok, 'healthy')
       : paint(COLOURS[report.status], report.status === 'critical' ? 'problems found' : 'warnings found');
-  lines.push('', `${verdict}: ${counts} (${(report.duration_ms / 1000).toFixed(1)} s)`);
+  const took = report.duration_ms < 1000 ? `${report.duration_ms} ms` : `${(report.duration_ms / 1000).toFixed(1)} s`;
+  lines.push('', `${verdict}: ${counts} (${took})`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -39,7 +39,7 @@ test('exit 0 when healthy: a readable report, no colour when stdout is not a ter
   const result = await runCli(['doctor', '--config', config, '--timeout', '1s', ...ONLY]);
   assert.equal(result.code, 0, result.stdout + result.stderr);
   assert.match(result.stdout, /^gatewise doctor: Gatewise configuration .*gatewise\.yaml\n/);
-  assert.match(result.stdout, /\nhealthy: 0 critical, 0 warnings, \d+ info, \d+ ok \([\d.]+ s\)\n$/);
+  assert.match(result.stdout, /\nhealthy: 0 critical, 0 warnings, \d+ info, \d+ ok \([\d.]+ m?s\)\n$/);
   assert.doesNotMatch(result.stdout, /\u001b\[/);
 });
 

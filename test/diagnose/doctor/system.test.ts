@@ -110,6 +110,22 @@ test('listeners: the gateway listening is ok, not listening is info; a missing /
   );
 });
 
+test("another program on nginx's listen address is a warning: nginx cannot bind it", async (t) => {
+  const other = await upstream(t, 'ok');
+  const file = nginxConfig(
+    t,
+    `  server { listen 127.0.0.1:${other.port}; location / { proxy_pass http://127.0.0.1:9; } }`,
+  );
+  const report = await runDoctor({ nginx: file, checks: ['listeners'] });
+  const [found] = findingsOf(report, 'listeners');
+  assert.equal(found!.severity, 'warning');
+  assert.match(
+    found!.title,
+    new RegExp(`\\(pid ${process.pid}\\) listens on 127\\.0\\.0\\.1:${other.port} \\(nginx's listen address`),
+  );
+  assert.match(found!.fix!, /nginx cannot bind/);
+});
+
 test('resources on a prepared host: low memory, OOM kills, overload, file limit, exhausted ports, SELinux', async (t) => {
   const root = tempDir(t);
   put(

@@ -34,23 +34,31 @@ export const listenersCheck: DoctorCheck = {
           (listener.address === listen.host || WILDCARDS.has(listener.address) || WILDCARDS.has(listen.host)),
       );
       const owner = owners[0];
+      const target = `listen ${listen.text}`;
+      const evidence = [
+        `${listen.where.file}${listen.where.line > 0 ? `:${listen.where.line}` : ''}: listen ${listen.text}`,
+      ];
+      if (owner === undefined) {
+        findings.push(
+          finding('info', 'listeners', `nothing listens on ${product}'s ${role} ${listen.text}`, {
+            target,
+            evidence,
+            fix: `${product} is not running with this configuration, or not yet; start or reload it`,
+          }),
+        );
+        continue;
+      }
+      const title = `${ownerText(owner)} listens on ${listenerText(owner)} (${product}'s ${role} ${listen.text})`;
+      // Another program on nginx's port: nginx cannot bind it, and clients reach that program instead.
+      const intruder = ctx.model.kind === 'nginx' && owner.command !== undefined && !/\bnginx\b/.test(owner.command);
       findings.push(
-        owner
-          ? finding(
-              'ok',
-              'listeners',
-              `${ownerText(owner)} listens on ${listenerText(owner)} (${product}'s ${role} ${listen.text})`,
-              {
-                target: `listen ${listen.text}`,
-              },
-            )
-          : finding('info', 'listeners', `nothing listens on ${product}'s ${role} ${listen.text}`, {
-              target: `listen ${listen.text}`,
-              evidence: [
-                `${listen.where.file}${listen.where.line > 0 ? `:${listen.where.line}` : ''}: listen ${listen.text}`,
-              ],
-              fix: `${product} is not running with this configuration, or not yet; start or reload it`,
-            }),
+        intruder
+          ? finding('warning', 'listeners', title, {
+              target,
+              evidence,
+              fix: `stop ${ownerText(owner)} or move it to another port: nginx cannot bind ${listen.text} while it is taken (bind() ... Address already in use)`,
+            })
+          : finding('ok', 'listeners', title, { target }),
       );
     }
     return findings;
