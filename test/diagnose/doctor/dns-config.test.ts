@@ -78,7 +78,7 @@ test('config: what was read, the reader notes, and per-request targets listed as
     t,
     `  upstream app { server 127.0.0.1:${ok.port}; }
   server {
-    location / { proxy_pass http://app; }
+    location / { proxy_connect_timeout 2m; proxy_pass http://app; }
     location /x { proxy_pass http://$arg_to; }
   }`,
   );
@@ -90,6 +90,7 @@ test('config: what was read, the reader notes, and per-request targets listed as
         'warning',
         'proxy_pass http://$arg_to needs a resolver unless the variable names an upstream block, and none is defined',
       ],
+      ['info', 'proxy_connect_timeout above 75s has no effect'],
       ['ok', `read nginx configuration ${file}: 2 upstream targets, 1 server`],
     ],
   );

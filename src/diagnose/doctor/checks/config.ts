@@ -9,6 +9,7 @@ import { type CheckContext, type DoctorCheck, finding, serverJobs } from './shar
 import { isLocalAddress } from './wrong-address.js';
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '*']);
+const NGINX_CONNECT_CAP_MS = 75_000;
 
 function samePlace(listenHost: string, serverHost: string): boolean {
   if (WILDCARDS.has(listenHost)) return isLoopbackHost(serverHost) || isLocalAddress(serverHost);
@@ -38,6 +39,18 @@ export const configCheck: DoctorCheck = {
         }),
       );
     for (const target of model.targets) {
+      // ngx_http_proxy_module: "this timeout cannot usually exceed 75 seconds" (the kernel's SYN retries end first).
+      if (model.kind === 'nginx' && target.connectTimeoutMs > NGINX_CONNECT_CAP_MS)
+        findings.push(
+          finding('info', 'config', `${target.settings.connect} above 75s has no effect`, {
+            target: target.upstream,
+            evidence: [
+              `${whereText(target.where)}: ${target.directive}`,
+              `${target.settings.connect} is ${target.connectTimeoutMs / 1000}s`,
+            ],
+            fix: `the kernel gives up connecting after about 75 s (net.ipv4.tcp_syn_retries); set ${target.settings.connect} to what you want to wait, a few seconds at most`,
+          }),
+        );
       if (target.dynamic !== undefined)
         ctx.skip(
           'config',
