@@ -16,6 +16,7 @@ const COMMANDS: Record<string, Loader> = {
   alerts: () => import('./alerts.js').then((m) => m.default as CommandDef),
   restart: () => import('./restart.js').then((m) => m.default as CommandDef),
   explain: () => import('./explain.js').then((m) => m.default as CommandDef),
+  doctor: () => import('./doctor.js').then((m) => m.default as CommandDef),
 };
 
 const root = defineCommand({
