@@ -8,6 +8,7 @@ import { readFailureReason, resolveFilePaths, tlsFilesCheck } from './files.js';
 import { errorMap, issuesToProblems } from './messages.js';
 import { Locator } from './positions.js';
 import { resilienceChecks } from './resilience-checks.js';
+import { runChecks } from './run-checks.js';
 import { type Config, configSchema } from './schema.js';
 
 /**
@@ -90,7 +91,8 @@ export function checkConfigText(text: string, file: string, env: NodeJS.ProcessE
     },
     lineOf: (path) => locator.value(path).line,
   };
-  for (const check of [...checks, ...resilienceChecks, ...alertChecks, tlsFilesCheck(file)]) check.run(data, reporter);
+  for (const check of [...checks, ...resilienceChecks, ...alertChecks, ...runChecks, tlsFilesCheck(file)])
+    check.run(data, reporter);
 
   if (problems.length > 0 || !result.success) return { problems: problems.sort(byPosition) };
   resolveFilePaths(result.data, file);

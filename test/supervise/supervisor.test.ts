@@ -3,10 +3,15 @@
  * load, memory limits, crash loops, output capture, rolling restarts under load, and no orphans.
  */
 import { strict as assert } from 'node:assert';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { checkConfigText, loadConfigFile } from '../../src/config/index.js';
+import { formatProblem } from '../../src/errors.js';
 import type { Stamped } from '../../src/observe/index.js';
+import { Service } from '../../src/service.js';
 import type { ProcessEvent } from '../../src/supervise/index.js';
 import { load, until } from '../support/load.js';
 import { freePort } from '../support/nginx.js';
@@ -280,4 +285,62 @@ routes: [{ match: { path: / }, upstream: app }]
   await service.supervisor.stop();
   await until(() => members.every((member) => !alive(member)), 5000, 'whole group gone');
   assert.equal(service.supervisor.list()[0]!.state, 'stopped');
+});
+
+test('a reload starts added managed servers, restarts changed ones, stops removed ones, keeps the rest', async (t) => {
+  const [p1, p2, p3] = [await freePort(), await freePort(), await freePort()];
+  const dir = mkdtempSync(join(tmpdir(), 'gatewise-supervise-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'gatewise.yaml');
+  const server = (port: number, name: string) =>
+    `      - url: http://127.0.0.1:${port}\n        run: { command: ${NODE}, args: [${JSON.stringify(BACKEND)}, --name, ${name}], stop_timeout: 2s }`;
+  const write = (servers: string[]) =>
+    writeFileSync(
+      file,
+      `listen: [{ address: 127.0.0.1:0 }]
+admin: { address: 127.0.0.1:0 }
+log: { access: false, level: error }
+upstreams:
+  app:
+    servers:
+${servers.join('\n')}
+routes: [{ match: { path: / }, upstream: app }]
+`,
+    );
+  write([server(p1, 'kept'), server(p2, 'changed'), server(p3, 'removed')]);
+  const service = new Service({ config: await loadConfigFile(file), configFile: file });
+  await service.start();
+  t.after(() => service.stop());
+  const sup = service.supervisor;
+  await until(() => sup.list().length === 3 && sup.list().every((p) => p.state === 'ready'), 10000, 'three ready');
+  const pidOf = (port: number) => sup.list().find((p) => p.server === `127.0.0.1:${port}`)?.pid;
+  const [kept, changed, removed] = [pidOf(p1)!, pidOf(p2)!, pidOf(p3)!];
+  const p4 = await freePort();
+
+  write([server(p1, 'kept'), server(p2, 'changed-again'), server(p4, 'added')]);
+  assert.equal((await service.reload()).ok, true);
+  await until(() => sup.list().length === 3 && sup.list().every((p) => p.state === 'ready'), 10000, 'reloaded');
+  assert.equal(pidOf(p1), kept, 'an unchanged managed server keeps its process');
+  assert.notEqual(pidOf(p2), changed, 'a changed run restarts the process');
+  assert.equal(pidOf(p3), undefined);
+  assert.ok(pidOf(p4));
+  await until(() => !alive(removed) && !alive(changed), 5000, 'old processes gone');
+  // Traffic reaches the new and changed servers once they are ready.
+  await until(() => service.gateway.runtime.upstreams.get('app')!.servers.every((s) => s.available), 5000, 'gates');
+});
+
+test('two managed servers on one address are refused by the config check', () => {
+  const { problems } = checkConfigText(
+    `listen: [{ address: 127.0.0.1:8080 }]
+upstreams:
+  a: { servers: [{ url: http://127.0.0.1:5001, run: { command: app } }] }
+  b: { servers: [{ url: http://127.0.0.1:5001, run: { command: app } }] }
+routes: [{ upstream: a }]
+`,
+    'run.yaml',
+    {},
+  );
+  assert.deepEqual(problems.map(formatProblem), [
+    'run.yaml:4:48: another managed server already runs on http://127.0.0.1:5001 (line 3): two processes cannot listen there',
+  ]);
 });
