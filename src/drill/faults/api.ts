@@ -39,7 +39,8 @@ interface Route {
 const ok = (json: unknown): Reply => ({ status: 200, json });
 const noContent: Reply = { status: 204 };
 
-const updateProxy: Handler = async (server, { params, body }) => ok(await server.updateProxy(params[0]!, unchecked(await body())));
+const updateProxy: Handler = async (server, { params, body }) =>
+  ok(await server.updateProxy(params[0]!, unchecked(await body())));
 const updateToxic: Handler = async (server, { params, body }) =>
   ok(server.updateToxic(params[0]!, params[1]!, unchecked(await body())));
 

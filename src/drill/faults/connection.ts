@@ -27,7 +27,13 @@ export class Connection implements LinkOwner {
     readonly upstream: Socket,
     toxics: readonly Toxic[],
   ) {
-    this.upstreamLink = new Link(this, 'upstream', client, upstream, toxics.filter((t) => t.stream === 'upstream'));
+    this.upstreamLink = new Link(
+      this,
+      'upstream',
+      client,
+      upstream,
+      toxics.filter((t) => t.stream === 'upstream'),
+    );
     this.downstreamLink = new Link(
       this,
       'downstream',

@@ -26,7 +26,11 @@ export class FaultProxyError extends GatewayError {
   /** `detail` is appended as Toxiproxy does: "missing required field: name". */
   constructor(kind: FaultErrorKind, detail?: string, options?: { cause?: unknown }) {
     const base = FAULT_ERRORS[kind];
-    super(`GW_FAULT_${kind.toUpperCase()}`, detail === undefined ? base.message : `${base.message}: ${detail}`, options);
+    super(
+      `GW_FAULT_${kind.toUpperCase()}`,
+      detail === undefined ? base.message : `${base.message}: ${detail}`,
+      options,
+    );
     this.kind = kind;
     this.status = base.status;
   }

@@ -9,8 +9,8 @@ export { FAULT_PROXY_VERSION } from './api.js';
 export { FAULT_ERRORS, type FaultErrorKind, FaultProxyError } from './errors.js';
 export type { ProxyInfo } from './proxy.js';
 export {
-  type FaultProxyServerOptions,
   FaultProxyServer,
+  type FaultProxyServerOptions,
   type PopulateResult,
   type ProxyOptions,
   type ProxyUpdate,

@@ -4,8 +4,8 @@
  * nothing, so connecting is refused, and every connection it had is closed.
  */
 import { lookup } from 'node:dns/promises';
-import { isIP, type Server, type Socket } from 'node:net';
 import * as net from 'node:net';
+import { isIP, type Server, type Socket } from 'node:net';
 import { formatHostPort, type HostPort, parseHostPort } from './address.js';
 import { Connection, type ConnectionOwner } from './connection.js';
 import { FaultProxyError } from './errors.js';
@@ -142,7 +142,11 @@ export class FaultProxy implements ConnectionOwner {
     }
     client.setNoDelay(true);
     // The client is paused (pauseOnConnect) until the upstream answers, so none of its bytes is lost.
-    const upstream = net.connect({ host: target.host === '' ? 'localhost' : target.host, port: target.port, allowHalfOpen: true });
+    const upstream = net.connect({
+      host: target.host === '' ? 'localhost' : target.host,
+      port: target.port,
+      allowHalfOpen: true,
+    });
     upstream.setNoDelay(true);
     this.dialing.set(client, upstream);
     const failed = () => {
@@ -171,7 +175,8 @@ export class FaultProxy implements ConnectionOwner {
 function listenAddress(listen: string): HostPort {
   if (listen === '') return { host: '', port: 0 };
   const address = parseHostPort(listen);
-  if (address === undefined) throw new FaultProxyError('listen_failed', `listen tcp ${listen}: not a host:port address`);
+  if (address === undefined)
+    throw new FaultProxyError('listen_failed', `listen tcp ${listen}: not a host:port address`);
   return address;
 }
 

@@ -59,7 +59,8 @@ export class FaultProxyServer {
       const control = options.control ?? '127.0.0.1:0';
       if (control !== false) {
         const address = parseHostPort(control);
-        if (address === undefined) throw new FaultProxyError('listen_failed', `listen tcp ${control}: not a host:port address`);
+        if (address === undefined)
+          throw new FaultProxyError('listen_failed', `listen tcp ${control}: not a host:port address`);
         server.control = await startControlApi(server, address);
         const bound = server.control.address() as import('node:net').AddressInfo;
         server.controlUrl = `http://${formatHostPort(bound.address, bound.port)}`;
@@ -109,7 +110,8 @@ export class FaultProxyServer {
    */
   populateWithResult(list: readonly ProxyOptions[]): Promise<PopulateResult> {
     return this.serialize(async () => {
-      if (!Array.isArray(list as unknown)) throw new FaultProxyError('bad_request_body', 'expected a JSON array of proxies');
+      if (!Array.isArray(list as unknown))
+        throw new FaultProxyError('bad_request_body', 'expected a JSON array of proxies');
       const inputs = list.map((item, index) => parseProxyOptions(item, ` at proxy ${index + 1}`));
       const proxies: ProxyInfo[] = [];
       for (const input of inputs) {

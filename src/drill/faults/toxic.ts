@@ -172,10 +172,12 @@ function checkAttributes(type: ToxicType, attributes: Attributes): string | unde
       if (value('alert') < 0 || value('alert') > 255) return 'attribute alert of tls_reply must be 0..255';
       return undefined;
     case 'garbage':
-      if (value('bytes') < 0 || value('bytes') > 16 * 1024 * 1024) return 'attribute bytes of garbage must be 0..16777216';
+      if (value('bytes') < 0 || value('bytes') > 16 * 1024 * 1024)
+        return 'attribute bytes of garbage must be 0..16777216';
       return undefined;
     case 'huge_header':
-      if (value('size') < 0 || value('size') > 64 * 1024 * 1024) return 'attribute size of huge_header must be 0..67108864';
+      if (value('size') < 0 || value('size') > 64 * 1024 * 1024)
+        return 'attribute size of huge_header must be 0..67108864';
       return undefined;
     default:
       return undefined;
@@ -196,7 +198,6 @@ export function optional<K extends 'string' | 'number' | 'boolean'>(
 ): (K extends 'string' ? string : K extends 'number' ? number : boolean) | undefined {
   const value = body[key];
   if (value === undefined || value === null) return undefined;
-  // biome-ignore lint/suspicious/useValidTypeof: kind is one of the typeof names
   if (typeof value !== kind) throw new FaultProxyError('bad_request_body', `${key} must be a ${kind}`);
   return value as K extends 'string' ? string : K extends 'number' ? number : boolean;
 }

@@ -14,7 +14,12 @@ interface Answer {
 }
 
 function api(server: FaultProxyServer) {
-  return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> => {
+  return async (
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Answer> => {
     const response = await fetch(`${server.controlUrl}${path}`, {
       method,
       headers: { 'user-agent': 'toxiproxy-test', ...headers },
@@ -95,7 +100,11 @@ test('proxies: create (201), show, list, duplicate (409), missing fields and bad
 test('proxies: update enabled (down and up), upstream and listen; delete (204)', async (t) => {
   const { upstream, call } = await setup(t);
   const other = await startTcpUpstream(t, (socket) => socket.end('from the other one'));
-  const created = await call('POST', '/proxies', { name: 'web', listen: '127.0.0.1:0', upstream: `127.0.0.1:${upstream.port}` });
+  const created = await call('POST', '/proxies', {
+    name: 'web',
+    listen: '127.0.0.1:0',
+    upstream: `127.0.0.1:${upstream.port}`,
+  });
   const port = portOf((created.json as { listen: string }).listen);
 
   const down = await call('POST', '/proxies/web', { enabled: false });
@@ -125,7 +134,11 @@ test('proxies: update enabled (down and up), upstream and listen; delete (204)',
 
 test('toxics: create (200, name <type>_<stream>), list, show, update (merge), delete, and their errors', async (t) => {
   const { upstream, call } = await setup(t);
-  const created = await call('POST', '/proxies', { name: 'db', listen: '127.0.0.1:0', upstream: `127.0.0.1:${upstream.port}` });
+  const created = await call('POST', '/proxies', {
+    name: 'db',
+    listen: '127.0.0.1:0',
+    upstream: `127.0.0.1:${upstream.port}`,
+  });
   const port = portOf((created.json as { listen: string }).listen);
 
   const latency = await call('POST', '/proxies/db/toxics', { type: 'latency', attributes: { latency: 100 } });
@@ -161,7 +174,10 @@ test('toxics: create (200, name <type>_<stream>), list, show, update (merge), de
   const cut = await exchange(t, port, undefined, 3000).done;
   assert.equal(cut.bytes.toString(), 'from', 'the toxics apply to new connections');
 
-  const updated = await call('POST', '/proxies/db/toxics/latency_downstream', { attributes: { jitter: 10 }, toxicity: 0.5 });
+  const updated = await call('POST', '/proxies/db/toxics/latency_downstream', {
+    attributes: { jitter: 10 },
+    toxicity: 0.5,
+  });
   assert.equal(updated.status, 200);
   assert.deepEqual(updated.json, {
     attributes: { latency: 100, jitter: 10 },
@@ -203,7 +219,11 @@ test('toxics: create (200, name <type>_<stream>), list, show, update (merge), de
 
 test('POST /reset enables every proxy and removes every toxic (204)', async (t) => {
   const { upstream, call } = await setup(t);
-  const created = await call('POST', '/proxies', { name: 'q', listen: '127.0.0.1:0', upstream: `127.0.0.1:${upstream.port}` });
+  const created = await call('POST', '/proxies', {
+    name: 'q',
+    listen: '127.0.0.1:0',
+    upstream: `127.0.0.1:${upstream.port}`,
+  });
   const port = portOf((created.json as { listen: string }).listen);
   await call('POST', '/proxies/q/toxics', { type: 'timeout', attributes: { timeout: 0 } });
   await call('POST', '/proxies/q', { enabled: false });
@@ -235,12 +255,16 @@ test('POST /populate creates, keeps identical proxies untouched, replaces change
   const onePort = portOf(proxies[0]!.listen);
   await call('POST', '/proxies/one/toxics', { type: 'latency', attributes: { latency: 1 } });
 
-  const same = await call('POST', '/populate', [{ name: 'one', listen: proxies[0]!.listen, upstream: list[0]!.upstream }]);
+  const same = await call('POST', '/populate', [
+    { name: 'one', listen: proxies[0]!.listen, upstream: list[0]!.upstream },
+  ]);
   assert.equal(same.status, 201);
   const kept = (same.json as { proxies: { toxics: unknown[] }[] }).proxies[0]!;
   assert.equal(kept.toxics.length, 1, 'an identical proxy is kept with its toxics');
 
-  const changed = await call('POST', '/populate', [{ name: 'one', listen: proxies[0]!.listen, upstream: '127.0.0.1:1' }]);
+  const changed = await call('POST', '/populate', [
+    { name: 'one', listen: proxies[0]!.listen, upstream: '127.0.0.1:1' },
+  ]);
   const replaced = (changed.json as { proxies: { upstream: string; toxics: unknown[] }[] }).proxies[0]!;
   assert.equal(replaced.upstream, '127.0.0.1:1');
   assert.deepEqual(replaced.toxics, []);

@@ -1,7 +1,12 @@
 /** Real sockets around a fault proxy: small upstreams, a started server, and a byte collector. */
 import * as net from 'node:net';
 import type { TestContext } from 'node:test';
-import { FaultProxyServer, type FaultProxyServerOptions, parseHostPort, type ToxicOptions } from '../../../src/drill/faults/index.js';
+import {
+  FaultProxyServer,
+  type FaultProxyServerOptions,
+  parseHostPort,
+  type ToxicOptions,
+} from '../../../src/drill/faults/index.js';
 
 export async function startFaults(t: TestContext, options: FaultProxyServerOptions = {}): Promise<FaultProxyServer> {
   const server = await FaultProxyServer.start(options);

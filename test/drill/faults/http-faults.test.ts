@@ -23,7 +23,9 @@ function client(t: import('node:test').TestContext, port: number): Client {
 test('http_status answers every request on a kept-alive connection, and the upstream never sees one', async (t) => {
   const faults = await startFaults(t);
   const upstream = await okUpstream(t);
-  const port = await proxyTo(faults, upstream.port, [{ type: 'http_status', attributes: { status: 503, body: 'drill' } }]);
+  const port = await proxyTo(faults, upstream.port, [
+    { type: 'http_status', attributes: { status: 503, body: 'drill' } },
+  ]);
   const http = client(t, port);
 
   const get = await http.request({ path: '/health', method: 'GET' });

@@ -65,7 +65,9 @@ test('timeout is a blackhole: no data gets through and the connection closes `ti
 test('timeout 0 never closes; removing the toxic closes the connection (its data is lost)', async (t) => {
   const faults = await startFaults(t);
   const upstream = await startTcpUpstream(t);
-  const port = await proxyTo(faults, upstream.port, [{ type: 'timeout', stream: 'upstream', attributes: { timeout: 0 } }]);
+  const port = await proxyTo(faults, upstream.port, [
+    { type: 'timeout', stream: 'upstream', attributes: { timeout: 0 } },
+  ]);
   const { socket, done } = exchange(t, port, 'lost', 4000);
   let ended = false;
   void done.then(() => {

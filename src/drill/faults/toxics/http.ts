@@ -6,9 +6,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import { ChunkedScanner, DEFAULT_HEAD_LIMITS, findHeadEnd, ParsedHead, parseRequestHead } from '../../../http1/index.js';
-import { SSH_BANNER } from '../../upstreams.js';
+import {
+  ChunkedScanner,
+  DEFAULT_HEAD_LIMITS,
+  findHeadEnd,
+  ParsedHead,
+  parseRequestHead,
+} from '../../../http1/index.js';
 import { hugeHead } from '../../upstreams/raw.js';
+import { SSH_BANNER } from '../../upstreams.js';
 import type { DetachReason } from '../stage.js';
 import { Stage, type StageContext } from '../stage.js';
 import type { Attributes } from '../toxic.js';
@@ -22,6 +28,8 @@ export interface RequestSeen {
 
 /** A request head that cannot be parsed is answered as the last one on its connection. */
 const BAD_REQUEST: RequestSeen = Object.freeze({ method: 'GET', close: true });
+/** What scanChunked returns for broken chunked framing. */
+const BROKEN = -2;
 
 /**
  * Follows the client's requests on one connection (heads parsed by the gateway's own HTTP/1.1
@@ -41,49 +49,45 @@ export class RequestTracker {
     const buffer = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     this.pending = Buffer.alloc(0);
     let position = 0;
-    while (position < buffer.length) {
+    while (position < buffer.length && !this.stopped) {
       if (this.bodyBytesLeft > 0) {
         const skipped = Math.min(this.bodyBytesLeft, buffer.length - position);
         this.bodyBytesLeft -= skipped;
         position += skipped;
-        continue;
-      }
-      if (this.chunked !== undefined) {
+      } else if (this.chunked !== undefined) {
         const end = this.scanChunked(buffer, position);
-        if (end < 0) return this.stopIf(end === -2, onRequest);
-        position = end;
-        continue;
-      }
-      const headEnd = findHeadEnd(buffer, position, position, buffer.length);
-      if (headEnd < 0) {
-        if (buffer.length - position > DEFAULT_HEAD_LIMITS.maxHeadBytes) return this.stopIf(true, onRequest);
-        this.pending = Buffer.from(buffer.subarray(position));
-        return;
-      }
-      const request = this.parse(buffer, position, headEnd);
-      position = headEnd;
-      if (request === BAD_REQUEST) return this.stopIf(true, onRequest);
-      if (!onRequest(request) || request.close) {
-        this.stopped = true;
-        return;
+        if (end === BROKEN) this.stop(onRequest, BAD_REQUEST);
+        // -1: the chunked body goes on past this buffer, whose every byte the scanner consumed.
+        position = end < 0 ? buffer.length : end;
+      } else {
+        const headEnd = findHeadEnd(buffer, position, position, buffer.length);
+        if (headEnd < 0) {
+          if (buffer.length - position > DEFAULT_HEAD_LIMITS.maxHeadBytes) this.stop(onRequest, BAD_REQUEST);
+          else this.pending = Buffer.from(buffer.subarray(position));
+          return;
+        }
+        const request = this.parse(buffer, position, headEnd);
+        position = headEnd;
+        if (request === BAD_REQUEST || request.close) this.stop(onRequest, request);
+        else if (!onRequest(request)) this.stopped = true;
       }
     }
   }
 
-  private stopIf(bad: boolean, onRequest: (request: RequestSeen) => boolean): void {
-    if (!bad) return;
+  /** Answers the last request this connection will have, then follows no more. */
+  private stop(onRequest: (request: RequestSeen) => boolean, last: RequestSeen): void {
     this.stopped = true;
-    onRequest(BAD_REQUEST);
+    onRequest(last);
   }
 
-  /** The end of the chunked body, -1 when it goes on past this buffer, -2 when its framing is broken. */
+  /** The end of the chunked body, -1 when it goes on past this buffer, BROKEN when its framing is. */
   private scanChunked(buffer: Buffer, position: number): number {
     try {
       const end = this.chunked!.scan(buffer, position, buffer.length);
       if (end >= 0) this.chunked = undefined;
       return end;
     } catch {
-      return -2;
+      return BROKEN;
     }
   }
 
@@ -218,6 +222,9 @@ export class HugeHeaderStage extends HttpFaultStage {
  */
 export class TlsReplyStage extends HttpFaultStage {
   protected answer(): { bytes: Buffer; close: boolean } {
-    return { bytes: Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, this.attributes['alert'] as number]), close: true };
+    return {
+      bytes: Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, this.attributes['alert'] as number]),
+      close: true,
+    };
   }
 }

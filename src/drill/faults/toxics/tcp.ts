@@ -3,8 +3,9 @@
  * direction of one connection. Attributes are read once, when the stage is made: an update makes
  * a new stage (see link.ts), as Toxiproxy restarts the toxic's goroutine.
  */
-import type { Attributes } from '../toxic.js';
+
 import { type DetachReason, nowMs, Stage, type StageContext } from '../stage.js';
+import type { Attributes } from '../toxic.js';
 
 /** What a stage keeps for the life of a connection, across updates of its toxic. */
 export interface LimitDataState {
@@ -309,8 +310,7 @@ export class SlicerStage extends Stage {
       return;
     }
     let middle = start + Math.floor((end - start) / 2);
-    if (this.variationBytes > 0)
-      middle += Math.floor(Math.random() * this.variationBytes * 2) - this.variationBytes;
+    if (this.variationBytes > 0) middle += Math.floor(Math.random() * this.variationBytes * 2) - this.variationBytes;
     // Kept strictly inside, so every half is smaller than the whole and the recursion ends.
     middle = Math.min(end - 1, Math.max(start + 1, middle));
     this.cut(start, middle, out);
