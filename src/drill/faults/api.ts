@@ -177,7 +177,7 @@ async function handle(server: FaultProxyServer, request: IncomingMessage, respon
       sendText(response, 405, '');
       return;
     }
-    const params = match.slice(1).map(decodeURIComponent);
+    const params = match.slice(1).map(decodeName);
     let reply: Reply;
     try {
       reply = await handler(server, { params, body: () => readJson(request) });
@@ -193,6 +193,15 @@ async function handle(server: FaultProxyServer, request: IncomingMessage, respon
   }
   request.resume();
   sendText(response, 404, '404 page not found\n');
+}
+
+/** A name from the path; a malformed escape cannot name anything, so it is left as it is (then 404). */
+function decodeName(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 /** The body as JSON; an empty or broken one is "bad request body" (Go's decoder says EOF for empty). */
