@@ -137,3 +137,23 @@ test('HTTP faults apply downstream only, and their attributes are checked', asyn
   );
   assert.deepEqual(faults.listToxics('service'), []);
 });
+
+test('http_status: a bad request head is answered once and closed; broken chunked framing closes without a second answer', async (t) => {
+  const faults = await startFaults(t);
+  const upstream = await okUpstream(t);
+  const port = await proxyTo(faults, upstream.port, [{ type: 'http_status', attributes: { status: 503 } }]);
+
+  const badHead = await exchange(t, port, 'NOT HTTP AT ALL\r\n\r\n', 3000).done;
+  assert.equal(badHead.ending, 'end');
+  assert.match(badHead.bytes.toString(), /^HTTP\/1\.1 503 Service Unavailable\r\n[\s\S]*Connection: close\r\n\r\n$/);
+
+  const badBody = await exchange(
+    t,
+    port,
+    'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n',
+    3000,
+  ).done;
+  assert.equal(badBody.ending, 'end');
+  assert.equal(badBody.bytes.toString().match(/HTTP\/1\.1 503/g)?.length, 1, badBody.bytes.toString());
+  assert.equal(upstream.requests, 0);
+});

@@ -43,8 +43,11 @@ export class RequestTracker {
   private stopped = false;
   private readonly head = new ParsedHead();
 
-  /** Feeds client bytes; `onRequest` returns false to stop following (the connection is closing). */
-  feed(chunk: Buffer, onRequest: (request: RequestSeen) => boolean): void {
+  /**
+   * Feeds client bytes. `onRequest` answers a request and returns false to stop following (the
+   * connection is closing); `onBroken` is told when a body's framing breaks after its head was answered.
+   */
+  feed(chunk: Buffer, onRequest: (request: RequestSeen) => boolean, onBroken: () => void): void {
     if (this.stopped) return;
     const buffer = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     this.pending = Buffer.alloc(0);
@@ -56,7 +59,10 @@ export class RequestTracker {
         position += skipped;
       } else if (this.chunked !== undefined) {
         const end = this.scanChunked(buffer, position);
-        if (end === BROKEN) this.stop(onRequest, BAD_REQUEST);
+        if (end === BROKEN) {
+          this.stopped = true;
+          onBroken();
+        }
         // -1: the chunked body goes on past this buffer, whose every byte the scanner consumed.
         position = end < 0 ? buffer.length : end;
       } else {
@@ -133,7 +139,13 @@ abstract class HttpFaultStage extends Stage {
     private readonly state: HttpFaultState,
   ) {
     super(context);
-    this.untap = context.tapClient((chunk) => this.state.tracker.feed(chunk, (request) => this.onRequest(request)));
+    this.untap = context.tapClient((chunk) =>
+      this.state.tracker.feed(
+        chunk,
+        (request) => this.onRequest(request),
+        () => this.end(),
+      ),
+    );
   }
 
   /** Answers one request; returns false once the connection is to close. */

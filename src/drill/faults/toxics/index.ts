@@ -4,6 +4,8 @@
  */
 import type { Stage, StageContext } from '../stage.js';
 import type { Attributes, ToxicType } from '../toxic.js';
+import { LimitDataStage, type LimitDataState, ResetPeerStage, SlowCloseStage, TimeoutStage } from './close.js';
+import { BandwidthStage, LatencyStage, SlicerStage } from './delay.js';
 import {
   GarbageStage,
   type HttpFaultState,
@@ -12,16 +14,6 @@ import {
   newHttpFaultState,
   TlsReplyStage,
 } from './http.js';
-import {
-  BandwidthStage,
-  LatencyStage,
-  LimitDataStage,
-  type LimitDataState,
-  ResetPeerStage,
-  SlicerStage,
-  SlowCloseStage,
-  TimeoutStage,
-} from './tcp.js';
 
 export interface ToxicDefinition {
   /** State a connection keeps for this toxic from when it meets it until it closes, across updates. */
