@@ -25,10 +25,10 @@ export class FaultProxy implements ConnectionOwner {
   enabled = false;
   /** In the order they were added; a link applies its direction's toxics in this order. */
   private readonly toxics: Toxic[] = [];
-  private server: Server | undefined;
+  private server: net.Server | undefined;
   private readonly connections = new Set<Connection>();
   /** Accepted clients whose upstream connection is still being opened. */
-  private readonly dialing = new Map<Socket, Socket>();
+  private readonly dialing = new Map<net.Socket, net.Socket>();
 
   constructor(
     readonly name: string,
@@ -133,7 +133,7 @@ export class FaultProxy implements ConnectionOwner {
     this.connections.delete(connection);
   }
 
-  private accept(client: Socket): void {
+  private accept(client: net.Socket): void {
     client.on('error', () => {});
     const target = parseHostPort(this.upstream);
     if (!this.enabled || target === undefined) {
@@ -182,7 +182,7 @@ function listenAddress(listen: string): HostPort {
 
 async function resolvedListen(listen: string): Promise<string> {
   const address = listenAddress(listen);
-  if (address.host === '' || isIP(address.host) !== 0) return formatHostPort(address.host, address.port);
+  if (address.host === '' || net.isIP(address.host) !== 0) return formatHostPort(address.host, address.port);
   try {
     const resolved = await lookup(address.host);
     return formatHostPort(resolved.address, address.port);

@@ -3,6 +3,7 @@
  * drill runner through this class, or by any Toxiproxy client through the control API.
  */
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { formatHostPort, parseHostPort } from './address.js';
 import { startControlApi } from './api.js';
 import { FaultProxyError } from './errors.js';
@@ -62,7 +63,7 @@ export class FaultProxyServer {
         if (address === undefined)
           throw new FaultProxyError('listen_failed', `listen tcp ${control}: not a host:port address`);
         server.control = await startControlApi(server, address);
-        const bound = server.control.address() as import('node:net').AddressInfo;
+        const bound = server.control.address() as AddressInfo;
         server.controlUrl = `http://${formatHostPort(bound.address, bound.port)}`;
       }
     } catch (error) {
@@ -130,7 +131,7 @@ export class FaultProxyServer {
   updateProxy(name: string, changes: ProxyUpdate): Promise<ProxyInfo> {
     return this.serialize(async () => {
       const proxy = this.find(name);
-      const body = asObject(changes) as Record<string, unknown>;
+      const body = asObject(changes);
       const listen = optional(body, 'listen', 'string') ?? proxy.listen;
       const upstream = optional(body, 'upstream', 'string') ?? proxy.upstream;
       const enabled = optional(body, 'enabled', 'boolean') ?? proxy.enabled;
