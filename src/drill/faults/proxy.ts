@@ -5,7 +5,6 @@
  */
 import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
-import { isIP, type Server, type Socket } from 'node:net';
 import { formatHostPort, type HostPort, parseHostPort } from './address.js';
 import { Connection, type ConnectionOwner } from './connection.js';
 import { FaultProxyError } from './errors.js';
