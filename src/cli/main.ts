@@ -17,6 +17,7 @@ const COMMANDS: Record<string, Loader> = {
   restart: () => import('./restart.js').then((m) => m.default as CommandDef),
   explain: () => import('./explain.js').then((m) => m.default as CommandDef),
   doctor: () => import('./doctor.js').then((m) => m.default as CommandDef),
+  faults: () => import('./faults.js').then((m) => m.default as CommandDef),
 };
 
 const root = defineCommand({
