@@ -18,6 +18,7 @@ const COMMANDS: Record<string, Loader> = {
   explain: () => import('./explain.js').then((m) => m.default as CommandDef),
   doctor: () => import('./doctor.js').then((m) => m.default as CommandDef),
   faults: () => import('./faults.js').then((m) => m.default as CommandDef),
+  drill: () => import('./drill.js').then((m) => m.default as CommandDef),
 };
 
 const root = defineCommand({

@@ -121,6 +121,8 @@ export class Metrics implements ExchangeObserver {
   private readonly byUpstream = new Map<string, UpstreamCells>();
   private readonly byFailure = new Map<string, CounterCell>();
   private source: (() => Gateway) | null = null;
+  /** The failure upstreamFailed just counted: exchangeDone follows at once for a final one. */
+  private lastFailure: Failure | null = null;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.register];
@@ -167,7 +169,7 @@ export class Metrics implements ExchangeObserver {
     });
     this.failures = new CellCounter({
       name: 'gatewise_upstream_failures_total',
-      help: 'Failed upstream tries, by RFC 9209 error type and root cause (one per try, retried or not).',
+      help: 'Failures by RFC 9209 error type and root cause: each failed upstream try (retried or not), and each request the gateway answered with an error itself (no server available, load shed).',
       labelNames: ['upstream', 'error_type', 'cause'],
       registers,
     });
@@ -216,13 +218,8 @@ export class Metrics implements ExchangeObserver {
   // --- request path: a lookup and field increments; labels are worked out only at scrape time ---
 
   upstreamFailed(ex: Exchange, failure: Failure): void {
-    const key = `${failure.upstream}\0${failure.type}\0${failure.cause}`;
-    let cell = this.byFailure.get(key);
-    if (cell === undefined) {
-      cell = this.failures.cell({ upstream: failure.upstream, error_type: failure.type, cause: failure.cause });
-      this.byFailure.set(key, cell);
-    }
-    cell.count++;
+    this.countFailure(failure);
+    this.lastFailure = failure;
     if (failure.upstream === '') return;
     const up = this.upstreamCells(failure.upstream);
     if (failure.connectMs >= 0 && !ex.reused) up.connect.observe(failure.connectMs / 1000);
@@ -230,6 +227,10 @@ export class Metrics implements ExchangeObserver {
   }
 
   exchangeDone(ex: Exchange): void {
+    // A failure the gateway answered without an upstream try (no server available, load shed) was
+    // not reported by upstreamFailed: it is counted here, once.
+    if (ex.failure !== null && ex.failure !== this.lastFailure) this.countFailure(ex.failure);
+    this.lastFailure = null;
     const cells = this.routeCells(ex);
     const status = ex.status;
     if (status === CLIENT_CLOSED) cells.aborts.count++;
@@ -249,6 +250,16 @@ export class Metrics implements ExchangeObserver {
       if (ex.connectMs >= 0 && !ex.reused) up.connect.observe(ex.connectMs / 1000);
       if (ex.headMs >= 0) up.head.observe(ex.headMs / 1000);
     }
+  }
+
+  private countFailure(failure: Failure): void {
+    const key = `${failure.upstream}\0${failure.type}\0${failure.cause}`;
+    let cell = this.byFailure.get(key);
+    if (cell === undefined) {
+      cell = this.failures.cell({ upstream: failure.upstream, error_type: failure.type, cause: failure.cause });
+      this.byFailure.set(key, cell);
+    }
+    cell.count++;
   }
 
   private routeCells(ex: Exchange): RouteCells {
@@ -331,15 +342,22 @@ export class Metrics implements ExchangeObserver {
       });
       addHistogram(totals.total, cells.duration);
     }
-    for (const cell of this.byFailure.values()) {
-      const { upstream, error_type, cause } = cell.labels as Record<'upstream' | 'error_type' | 'cause', string>;
+    for (const { upstream, type, cause, count } of this.failureCounts()) {
       if (upstream === '') continue;
       const totals = of(upstream);
-      totals.byErrorType[error_type] = (totals.byErrorType[error_type] ?? 0) + cell.count;
-      totals.byCause[cause] = (totals.byCause[cause] ?? 0) + cell.count;
+      totals.byErrorType[type] = (totals.byErrorType[type] ?? 0) + count;
+      totals.byCause[cause] = (totals.byCause[cause] ?? 0) + count;
     }
     for (const [upstream, cells] of this.byUpstream) addHistogram(of(upstream).head, cells.head);
     return out;
+  }
+
+  /** Failed tries so far by upstream, error type and cause (the cells of gatewise_upstream_failures_total). */
+  failureCounts(): Array<{ upstream: string; type: string; cause: string; count: number }> {
+    return [...this.byFailure.values()].map((cell) => {
+      const labels = cell.labels as Record<'upstream' | 'error_type' | 'cause', string>;
+      return { upstream: labels.upstream, type: labels.error_type, cause: labels.cause, count: cell.count };
+    });
   }
 
   // --- transitions ---
