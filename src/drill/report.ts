@@ -77,7 +77,7 @@ function esc(text: string): string {
 function timelineSvg(result: ScenarioResult): string {
   const { buckets, bucketMs, durationMs, marks } = result.timeline;
   const width = 900;
-  const height = 180;
+  const height = 200;
   const top = 10;
   const bottom = 150;
   const scaleX = width / Math.max(durationMs, 1);
@@ -124,7 +124,7 @@ function timelineSvg(result: ScenarioResult): string {
     );
     if (m.kind !== 'event')
       parts.push(
-        `<text x="${x}" y="${bottom + 12 + (i % 2) * 12}" fill="${color}" font-size="10">${esc(m.label)}</text>`,
+        `<text x="${x}" y="${bottom + 12 + (i % 4) * 11}" fill="${color}" font-size="10">${esc(m.label)}</text>`,
       );
   });
   const legend = causes
