@@ -146,4 +146,5 @@ export function resolveFilePaths(config: Config, configFile: string): void {
     }
   }
   if (config.log.file !== '') config.log.file = absolute(config.log.file);
+  if (config.cluster !== undefined) config.cluster.data_dir = absolute(config.cluster.data_dir);
 }

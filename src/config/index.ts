@@ -7,10 +7,12 @@ export type { HostPort, ServerTarget } from './addresses.js';
 export { isLoopbackHost, parseHostPort, parseServerUrl } from './addresses.js';
 export type { AlertRuleConfig, AlertsConfig, NotifierConfig, NotifierType, Severity } from './alerts.js';
 export { conditionKeys, notifierTypes, severities } from './alerts.js';
+export type { ClusterConfig, EtcdConfig, RedisConfig } from './cluster.js';
+export { nodeIdOf } from './cluster.js';
 export type { ConfigKeyDescription } from './describe.js';
 export { describeConfig } from './describe.js';
-export type { CheckResult } from './load.js';
-export { checkConfigText, loadConfigFile, parseConfigText } from './load.js';
+export type { CheckResult, NodeFileResult } from './load.js';
+export { checkConfigText, checkNodeText, loadConfigFile, NODE_KEYS, parseConfigText } from './load.js';
 export { REDACTED, redactConfig, redactUrl } from './redact.js';
 export type {
   ActiveHealthConfig,

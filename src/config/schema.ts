@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { alertsSchema } from './alerts.js';
+import { clusterSchema } from './cluster.js';
 import {
   cidr,
   duration,
@@ -235,6 +236,9 @@ export const configSchema = z.strictObject({
     .min(1, { error: 'at least one route is required' })
     .describe('Routes, matched by host, longest path prefix, then method.'),
   alerts: alertsSchema.prefault({}).describe('Alert rules and notifiers.'),
+  cluster: clusterSchema
+    .optional()
+    .describe("Several nodes: shared config from etcd, shared state in Redis (a node's own file)."),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { resolve } from 'node:path';
 import { test } from 'node:test';
 import {
   type Config,
@@ -77,6 +78,8 @@ test('types and required keys are named as the reference shows them', () => {
     'alerts.notifiers[].url',
     'alerts.rules[].error_ratio.above',
     'alerts.rules[].name',
+    'cluster.etcd.endpoints',
+    'cluster.redis.url',
     'listen',
     'listen[].address',
     'listen[].tls.cert',
@@ -113,6 +116,9 @@ alerts:
     - { name: Full, queue_saturation: {} }
     - { name: Loop, restart_loop: {} }
   notifiers: [{ type: webhook, url: "http://127.0.0.1:9/" }]
+cluster:
+  etcd: { endpoints: [http://127.0.0.1:2379] }
+  redis: { url: redis://127.0.0.1:6379 }
 `;
 
 /** A rule holds one condition: the keys of each condition are read from the rule that has it. */
@@ -151,6 +157,8 @@ test('the documented defaults are the defaults applied', () => {
       expected = parsePercent(row.default) / (FRACTIONS.has(row.key) ? 100 : 1);
     }
     if (row.type === 'list of status or "min-max"') expected = (row.default as unknown[]).map(parseStatusRange);
+    // File paths are made absolute against the config file's directory.
+    if (row.type === 'file') expected = resolve(String(row.default));
     assert.deepEqual(valueAt(config, row.key), expected, row.key);
   }
 });
