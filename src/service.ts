@@ -117,6 +117,21 @@ export class Service {
       [
         {
           method: 'GET',
+          path: '/healthz',
+          open: true,
+          handle: async () => ({ status: 200, body: { status: 'ok' } }),
+        },
+        {
+          method: 'GET',
+          path: '/readyz',
+          open: true,
+          handle: async () => {
+            const ready = this.readiness();
+            return { status: ready.ready ? 200 : 503, body: ready };
+          },
+        },
+        {
+          method: 'GET',
           path: '/api/status',
           handle: async () => ({ status: 200, body: this.status() }),
         },
@@ -239,6 +254,16 @@ export class Service {
         })),
       })),
     };
+  }
+
+  /**
+   * Whether a load balancer should send this node traffic: not while it shuts down. (Backends being
+   * down is not a reason: every node would say the same, and the node's explained 503 beats a
+   * connection refused.)
+   */
+  readiness(): { ready: boolean; reason?: string } {
+    if (this.gateway.ctx.draining) return { ready: false, reason: 'shutting down' };
+    return { ready: true };
   }
 
   /** Alerts (pending, firing, recently resolved), the rules in force and each notifier's deliveries. */

@@ -20,6 +20,11 @@ export interface AdminRoute {
   handle?(req: http.IncomingMessage, params: readonly string[]): Promise<AdminReply>;
   /** A long-lived response (server-sent events) that the route writes itself. */
   stream?(req: http.IncomingMessage, res: http.ServerResponse): void;
+  /**
+   * Answered without the token: liveness and readiness probes (a Kubernetes probe cannot send a
+   * secret), which say nothing but up or ready.
+   */
+  open?: boolean;
 }
 
 export class AdminServer {
@@ -37,7 +42,10 @@ export class AdminServer {
   }
 
   private async dispatch(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const requested = (req.url ?? '/').split('?')[0] ?? '/';
+    const open = this.routes.some((r) => r.open === true && r.path === requested && r.method === req.method);
     if (
+      !open &&
       this.token !== '' &&
       !authorized(req.headers.authorization, this.token) &&
       !authorizedByQuery(req.url, this.token)

@@ -40,3 +40,27 @@ test('an admin address off loopback without a token is refused at check time', (
   assert.equal(problems.length, 1);
   assert.match(problems[0]!.message, /token/);
 });
+
+test('the liveness and readiness probes answer without the token and say nothing else', async (t) => {
+  const service = new Service({
+    config: parseConfigText(`${BASE}admin: { address: 127.0.0.1:0, token: s3cret-token }\n`, 'auth.yaml'),
+  });
+  await service.start();
+  t.after(() => service.stop());
+  const base = `http://${service.adminAddress}`;
+  const live = await fetch(`${base}/healthz`);
+  assert.equal(live.status, 200);
+  assert.deepEqual(await live.json(), { status: 'ok' });
+  const ready = await fetch(`${base}/readyz`);
+  assert.equal(ready.status, 200);
+  assert.deepEqual(await ready.json(), { ready: true });
+  // Only those two: a query string does not open another route, nor another method.
+  assert.equal((await fetch(`${base}/api/status?x=/healthz`)).status, 401);
+  assert.equal((await fetch(`${base}/healthz`, { method: 'POST' })).status, 401);
+  // While the gateway drains (shutting down) the node is not ready.
+  service.gateway.ctx.draining = true;
+  const draining = await fetch(`${base}/readyz`);
+  service.gateway.ctx.draining = false;
+  assert.equal(draining.status, 503);
+  assert.deepEqual(await draining.json(), { ready: false, reason: 'shutting down' });
+});
