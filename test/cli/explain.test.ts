@@ -3,14 +3,13 @@
  * NDJSON, and --error-log for a whole log.
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { renderExplanation } from '../../src/cli/explain.js';
 import { type Explanation, explainLine } from '../../src/diagnose/explain/index.js';
-import { BIN, type CliResult, runCli } from '../support/cli.js';
+import { type CliResult, runCli } from '../support/cli.js';
 
 const REFUSED =
   '2024/03/14 09:21:00 [error] 2311#2311: *101 connect() failed (111: Connection refused) while connecting to upstream, client: 203.0.113.7, server: api, request: "GET /v1/orders HTTP/1.1", upstream: "http://10.0.0.5:5000/v1/orders", host: "api"';
@@ -20,28 +19,9 @@ const ENVOY = 'upstream connect error or disconnect/reset before headers. reset 
 
 /** Runs the binary with `input` on stdin (NO_COLOR unset: stdout is a pipe, so no colour either way). */
 function runWithStdin(args: string[], input: string, timeoutMs = 20000): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    delete env.NO_COLOR;
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`gatewise ${args.join(' ')} did not exit; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
+  const env = { ...process.env };
+  delete env.NO_COLOR;
+  return runCli(args, timeoutMs, { input, env });
 }
 
 test('explain LINE prints the error, the ranked causes and the checks with commands', async () => {

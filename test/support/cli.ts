@@ -10,15 +10,24 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], timeoutMs = 20000): Promise<CliResult> {
+export interface RunCliOptions {
+  /** Written to stdin, which is then closed (default: no stdin). */
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function runCli(args: string[], timeoutMs = 20000, options: RunCliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      env: options.env ?? process.env,
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
+    child.stdout!.on('data', (c: Buffer) => {
       stdout += c.toString();
     });
-    child.stderr.on('data', (c: Buffer) => {
+    child.stderr!.on('data', (c: Buffer) => {
       stderr += c.toString();
     });
     const timer = setTimeout(() => {
@@ -29,6 +38,7 @@ export function runCli(args: string[], timeoutMs = 20000): Promise<CliResult> {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    if (options.input !== undefined) child.stdin!.end(options.input);
   });
 }
 
