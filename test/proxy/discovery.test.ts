@@ -81,7 +81,11 @@ async function gatewayWith(t: TestContext, dnsServer: TestDnsServer, yaml: strin
   await gateway.start();
   t.after(() => gateway.stop(0));
   const port = Number(gateway.addresses()[0]!.split(':').pop());
-  const servers = () => gateway.runtime.upstreams.get('api')!.servers.map((s) => s.address).sort();
+  const servers = () =>
+    gateway.runtime.upstreams
+      .get('api')!
+      .servers.map((s) => s.address)
+      .sort();
   return { gateway, port, servers, events };
 }
 
