@@ -143,10 +143,26 @@ const hashHeader: Check = {
   },
 };
 
+const serversOrDiscover: Check = {
+  name: 'an upstream lists servers or discovers them',
+  run(data, reporter) {
+    forEachUpstream(data, (upstream, path) => {
+      const isMap = upstream !== null && typeof upstream === 'object' && !Array.isArray(upstream);
+      if (!isMap || field(upstream, 'discover') !== undefined) return; // a non-map is the schema's problem
+      const servers = field(upstream, 'servers');
+      if (servers === undefined) reporter.report(path, 'missing required key "servers"');
+      else if (Array.isArray(servers) && servers.length === 0)
+        reporter.report([...path, 'servers'], 'an upstream needs at least one server');
+    });
+  },
+};
+
 const primaryServer: Check = {
   name: 'an upstream has a primary server',
   run(data, reporter) {
     forEachUpstream(data, (upstream, path) => {
+      // The servers discover finds are primaries: listed ones may all be backups behind them.
+      if (field(upstream, 'discover') !== undefined) return;
       const servers = itemsOf(field(upstream, 'servers'));
       if (servers.length > 0 && servers.every((server) => field(server, 'backup') === true)) {
         reporter.report(
@@ -216,6 +232,7 @@ export const checks: readonly Check[] = [
   listenAddresses,
   adminToken,
   hashHeader,
+  serversOrDiscover,
   primaryServer,
   serverTls,
   healthTimeout,

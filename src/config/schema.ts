@@ -4,6 +4,7 @@ import { clusterSchema } from './cluster.js';
 import {
   cidr,
   duration,
+  expected,
   filePath,
   flag,
   headerName,
@@ -131,6 +132,30 @@ export const serverSchema = z.strictObject({
     .describe('Managed server: Gatewise starts this process, sends it traffic once ready, restarts it.'),
 });
 
+/** A DNS name (RFC 1035 §2.3.1, with the underscores of SRV service labels, RFC 2782): dot-separated labels. */
+const DNS_NAME =
+  /^(?=.{1,253}\.?$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+
+export const discoverSchema = z.strictObject({
+  srv: z
+    .string({ error: expected('a DNS name') })
+    .regex(DNS_NAME, {
+      error: (issue) =>
+        `expected an SRV name like _http._tcp.api.default.svc.cluster.local, got ${JSON.stringify(issue.input)}`,
+    })
+    .describe(
+      'SRV name looked up (RFC 2782); each record is a server at target:port, the lowest priority primaries, higher ones backups; a headless Kubernetes Service publishes _PORTNAME._tcp.SERVICE.NAMESPACE.svc.cluster.local.',
+    ),
+  scheme: oneOf(['http', 'https'])
+    .prefault('http')
+    .describe('How the servers found are spoken to; https uses the upstream tls settings.'),
+  interval: duration(100)
+    .prefault('30s')
+    .describe(
+      "How often the SRV name is looked up again (Node's resolver gives no SRV TTL); each target's addresses follow dns.refresh and their own TTL. A failed lookup keeps the servers last found.",
+    ),
+});
+
 export const balanceNames = ['round_robin', 'least_conn', 'random_two', 'ip_hash', 'header_hash'] as const;
 
 export const timeoutsSchema = z.strictObject({
@@ -156,7 +181,17 @@ export const websocketSchema = z.strictObject({
 });
 
 export const upstreamSchema = z.strictObject({
-  servers: z.array(serverSchema).min(1, { error: 'an upstream needs at least one server' }).describe('The servers.'),
+  servers: z
+    .array(serverSchema)
+    .prefault([])
+    .describe(
+      'The servers; required unless discover finds them (with discover, listed servers are kept beside those found).',
+    ),
+  discover: discoverSchema
+    .optional()
+    .describe(
+      'Find the servers in DNS SRV records, looked up again on an interval; a server that goes away gets no new requests, those in flight on it finish.',
+    ),
   tls: upstreamTlsSchema.optional().describe('TLS settings for all https:// servers of this upstream.'),
   balance: oneOf(balanceNames).prefault('round_robin').describe('How a server is picked.'),
   hash_header: headerNameOrEmpty().prefault('').describe('Request header hashed by balance: header_hash.'),
@@ -253,6 +288,7 @@ export type LogLevel = (typeof logLevels)[number];
 export type ProxyConfig = z.infer<typeof proxySchema>;
 export type UpstreamConfig = z.infer<typeof upstreamSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
+export type DiscoverConfig = z.infer<typeof discoverSchema>;
 export type UpstreamTlsConfig = z.infer<typeof upstreamTlsSchema>;
 export type BalanceName = (typeof balanceNames)[number];
 export type TimeoutsConfig = z.infer<typeof timeoutsSchema>;

@@ -7,7 +7,14 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { Config, ListenConfig } from '../config/index.js';
 import { EventBus } from '../observe/events.js';
-import { type HostLookup, HostResolver } from '../upstream/index.js';
+import {
+  type DiscoverSpec,
+  discoveredTargets,
+  type HostLookup,
+  HostResolver,
+  type SrvLookup,
+  UpstreamDiscoveries,
+} from '../upstream/index.js';
 import { ClientConnection } from './client-connection.js';
 import { Clock, type Sweepable } from './clock.js';
 import type { ProxyContext, TrackedConnection } from './context.js';
@@ -15,7 +22,7 @@ import type { Exchange } from './exchange.js';
 import { serveHttp2Session } from './h2.js';
 import { parseListenAddress } from './listen-address.js';
 import type { ExchangeObserver } from './observer.js';
-import { compileRuntime, hostNameOf, type Runtime, type RuntimeDeps } from './runtime.js';
+import { compileRuntime, hostNameOf, type Runtime, type RuntimeDeps, serversOf } from './runtime.js';
 import { closeIdle, expireIdle } from './upstream-pool.js';
 
 interface BoundListener {
@@ -30,6 +37,8 @@ export interface GatewayOptions {
   events?: EventBus | undefined;
   /** Host name lookup for server URLs (tests inject one); the system resolver when omitted. */
   lookup?: HostLookup | undefined;
+  /** SRV lookup for upstreams with `discover` (tests inject one); the system resolver when omitted. */
+  srvLookup?: SrvLookup | undefined;
   /** Whether a managed server's process is ready (the supervisor knows); omitted = none managed. */
   processReady?: ((upstream: string, url: string) => boolean) | undefined;
 }
@@ -44,12 +53,32 @@ export class Gateway implements Sweepable {
   /** One resolver per host name in the current config's server URLs. */
   private readonly resolvers = new Map<string, HostResolver>();
   private readonly lookup: HostLookup | undefined;
+  /** SRV discovery of the upstreams with `discover`. */
+  private readonly discoveries: UpstreamDiscoveries;
+  private readonly discovered = (upstream: string) => this.discoveries.servers(upstream);
   private readonly processReady: GatewayOptions['processReady'];
 
   constructor(config: Config, options: GatewayOptions) {
     const clock = new Clock();
     this.events = options.events ?? new EventBus();
     this.lookup = options.lookup;
+    this.discoveries = new UpstreamDiscoveries(
+      {
+        changed: (upstream, srv, found) => {
+          this.events.emit({ kind: 'dns', upstream, host: srv, addresses: discoveredTargets(found) });
+          if (!this.stopped) void this.reload(this.ctx.runtime.config).catch(() => undefined);
+        },
+        failed: (upstream, srv, error, kept) =>
+          this.events.emit({
+            kind: 'dns',
+            upstream,
+            host: srv,
+            addresses: discoveredTargets(kept),
+            error: error.message,
+          }),
+      },
+      options.srvLookup,
+    );
     this.processReady = options.processReady;
     this.ctx = {
       runtime: compileRuntime(config, this.deps(clock)),
@@ -72,6 +101,7 @@ export class Gateway implements Sweepable {
           .get(host)
           ?.current()
           ?.addresses.map((a) => a.address),
+      discovered: this.discovered,
     };
   }
 
@@ -116,14 +146,16 @@ export class Gateway implements Sweepable {
   }
 
   /**
-   * Starts a resolver for every host name in the config's server URLs (and stops the others); the
-   * first resolution is awaited so the runtime starts with every address. Returns whether any host
-   * name resolved. A name that does not resolve stays one server, whose connects report the DNS error.
+   * Starts a resolver for every host name in the config's server URLs and in the servers that SRV
+   * discovery found (and stops the others); the first resolution is awaited so the runtime starts
+   * with every address. Returns whether any name resolved. A host name that does not resolve stays
+   * one server, whose connects report the DNS error.
    */
   private async syncResolvers(config: Config): Promise<boolean> {
+    const discovered = await this.syncDiscoveries(config);
     const wanted = new Map<string, { refreshMs: number; upstream: string }>();
     for (const [name, u] of Object.entries(config.upstreams)) {
-      for (const s of u.servers) {
+      for (const s of serversOf(name, u, this.discovered)) {
         const host = hostNameOf(s.url);
         if (host === undefined) continue;
         const prior = wanted.get(host);
@@ -163,7 +195,21 @@ export class Gateway implements Sweepable {
       starts.push(resolver.start().catch(() => undefined));
     }
     await Promise.all(starts);
-    return [...this.resolvers.values()].some((r) => r.current() !== undefined);
+    return discovered || [...this.resolvers.values()].some((r) => r.current() !== undefined);
+  }
+
+  /**
+   * Starts SRV discovery for every upstream with `discover` and stops it for the others. A change of
+   * the servers found recompiles the runtime like a DNS change of a host name: new requests go to
+   * the new set, requests in flight on a server that went away finish there (they hold the runtime
+   * they started on) and its idle connections are closed.
+   */
+  private syncDiscoveries(config: Config): Promise<boolean> {
+    const wanted = new Map<string, DiscoverSpec>();
+    for (const [name, u] of Object.entries(config.upstreams))
+      if (u.discover)
+        wanted.set(name, { srv: u.discover.srv, scheme: u.discover.scheme, intervalMs: u.discover.interval });
+    return this.discoveries.sync(wanted);
   }
 
   private async syncListeners(wanted: readonly ListenConfig[]): Promise<void> {
@@ -243,6 +289,7 @@ export class Gateway implements Sweepable {
     this.stopped = true;
     this.ctx.draining = true;
     for (const resolver of this.resolvers.values()) resolver.stop();
+    this.discoveries.stop();
     for (const l of this.listeners.values()) l.server.close();
     this.listeners.clear();
     for (const c of [...this.ctx.connections]) c.drain();

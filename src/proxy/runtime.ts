@@ -5,10 +5,10 @@
  */
 
 import { isIP } from 'node:net';
-import { type Config, matchesCidr, parseCidrs } from '../config/index.js';
+import { type Config, matchesCidr, parseCidrs, type ServerConfig, type UpstreamConfig } from '../config/index.js';
 import type { HeadLimits } from '../http1/index.js';
 import { type GuardEvent, RateLimiter, type TimeSource, UpstreamGuard } from '../resilience/index.js';
-import { parseServerUrl, Upstream } from '../upstream/index.js';
+import { type DiscoveredServer, parseServerUrl, Upstream } from '../upstream/index.js';
 import type { Exchange } from './exchange.js';
 import { type CompiledHeaderEdits, compileHeaderEdits } from './header-rules.js';
 import { Router } from './router.js';
@@ -73,6 +73,22 @@ export interface RuntimeDeps {
   resolved?: ((host: string) => readonly string[] | undefined) | undefined;
   /** Whether the process of a managed server (upstream, server URL) is ready; omitted = none managed. */
   processReady?: ((upstream: string, url: string) => boolean) | undefined;
+  /** The servers an upstream's `discover` found last, when it has one and found any. */
+  discovered?: ((upstream: string) => readonly DiscoveredServer[] | undefined) | undefined;
+}
+
+/** A server of an upstream, listed in the config or found by its `discover`. */
+export type ServerEntry = Pick<ServerConfig, 'url' | 'weight' | 'backup' | 'tls'>;
+
+/** The servers of an upstream: those listed, then those its `discover` found. */
+export function serversOf(
+  name: string,
+  upstream: UpstreamConfig,
+  discovered: RuntimeDeps['discovered'],
+): readonly ServerEntry[] {
+  if (upstream.discover === undefined) return upstream.servers;
+  const found = discovered?.(name);
+  return found === undefined || found.length === 0 ? upstream.servers : [...upstream.servers, ...found];
 }
 
 /** The host name of an http(s) server URL, or undefined for IP literals and unix sockets. */
@@ -90,7 +106,7 @@ export function compileRuntime(config: Config, deps: RuntimeDeps): Runtime {
       name,
       new Upstream<UpstreamConnection>({
         name,
-        servers: u.servers.flatMap((s) => {
+        servers: serversOf(name, u, deps.discovered).flatMap((s) => {
           const spec = { url: s.url, weight: s.weight, backup: s.backup, tls: s.tls };
           // Every address a host name resolves to is a server of its own.
           const addresses = hostNameOf(s.url) === undefined ? undefined : deps.resolved?.(hostNameOf(s.url)!);

@@ -32,7 +32,7 @@ export const MIN_TTL_REFRESH_MS = 1000;
 /** A lookup that takes longer is abandoned for this round; getaddrinfo itself cannot be cancelled. */
 export const MAX_LOOKUP_MS = 10_000;
 /** c-ares: per-try timeout and tries, so an unreachable DNS server costs seconds, not the default ~75 s. */
-const RESOLVER_OPTIONS = { timeout: 2000, tries: 2 } as const;
+export const RESOLVER_OPTIONS = { timeout: 2000, tries: 2 } as const;
 
 /** A name that resolved without error to no address at all. Coded as the resolver's ENODATA, so the classifier reads it as dns_error. */
 export class NoAddressError extends GatewayError {
@@ -66,64 +66,53 @@ export function systemLookup(
   };
 }
 
+/** What one resolution round produced: its smallest TTL (ms; undefined when the source gives none) and when. */
+export interface Resolution {
+  ttlMs: number | undefined;
+  at: number;
+}
+
 /**
- * Keeps the addresses of one upstream host name fresh: re-resolves every `refreshMs`, or sooner when
- * the smallest TTL says so (never more often than once a second); calls `onChange` only when the set
- * of addresses changed. A failed refresh keeps the last good addresses, calls `onError` and is
- * retried after `refreshMs`: a DNS outage never empties a working upstream.
+ * The refresh loop of a DNS name: resolves it every `refreshMs`, or sooner when the smallest TTL
+ * says so (never more often than once a second); calls `onChange` only when the answer changed (as
+ * `keyOf` sees it). A failed refresh keeps the last good answer, calls `onError` and is retried
+ * after `refreshMs`: a DNS outage never empties a working upstream. Host names (HostResolver) and
+ * SRV discovery (discovery.ts) share it.
  */
-export class HostResolver {
-  private readonly host: string;
-  private readonly refreshMs: number;
-  private readonly onChange: (resolved: ResolvedAddresses) => void;
-  private readonly onError: (error: Error, kept: ResolvedAddresses | undefined) => void;
-  private readonly lookup: HostLookup;
-  /** Set when the default lookup is used, so stop() can cancel its queries. */
-  private readonly resolver: dns.promises.Resolver | undefined;
-  private resolved: ResolvedAddresses | undefined;
-  private started: Promise<ResolvedAddresses> | undefined;
+export abstract class RefreshLoop<T extends Resolution> {
+  protected readonly name: string;
+  protected readonly refreshMs: number;
+  private readonly onChange: (resolved: T) => void;
+  private readonly onError: (error: Error, kept: T | undefined) => void;
+  protected resolved: T | undefined;
+  protected started: Promise<T> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  constructor(
-    host: string,
+  protected constructor(
+    name: string,
     refreshMs: number,
-    onChange: (resolved: ResolvedAddresses) => void,
-    onError: (error: Error, kept: ResolvedAddresses | undefined) => void,
-    lookup?: HostLookup,
+    onChange: (resolved: T) => void,
+    onError: (error: Error, kept: T | undefined) => void,
   ) {
-    this.host = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+    this.name = name;
     this.refreshMs = Math.max(1, refreshMs);
     this.onChange = onChange;
     this.onError = onError;
-    if (lookup === undefined) {
-      this.resolver = new dns.promises.Resolver(RESOLVER_OPTIONS);
-      this.lookup = systemLookup(this.resolver);
-    } else {
-      this.resolver = undefined;
-      this.lookup = lookup;
-    }
   }
 
+  /** One resolution; rejects on failure (an empty answer is one). */
+  protected abstract resolveOnce(): Promise<T>;
+  /** The answer as a comparable string: equal keys are no change. */
+  protected abstract keyOf(resolved: T): string;
+
   /**
-   * Resolves the host the first time. An IP literal is its own answer and is never refreshed. When
-   * the first resolution fails the promise rejects, yet refreshing goes on: the first success later
-   * calls `onChange`, and stop() ends the attempts.
+   * Resolves the name the first time. When that fails the promise rejects, yet refreshing goes on:
+   * the first success later calls `onChange`, and stop() ends the attempts.
    */
-  start(): Promise<ResolvedAddresses> {
+  start(): Promise<T> {
     if (this.started !== undefined) return this.started;
-    const family = isIP(this.host);
-    if (family === 4 || family === 6) {
-      this.resolved = {
-        host: this.host,
-        addresses: [{ address: this.host, family }],
-        ttlMs: undefined,
-        at: Date.now(),
-      };
-      this.started = Promise.resolve(this.resolved);
-      return this.started;
-    }
-    this.started = this.resolveOnce().then(
+    this.started = this.bounded(this.resolveOnce()).then(
       (resolved) => {
         if (!this.stopped) {
           this.resolved = resolved;
@@ -143,10 +132,9 @@ export class HostResolver {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.resolver?.cancel();
   }
 
-  current(): ResolvedAddresses | undefined {
+  current(): T | undefined {
     return this.resolved;
   }
 
@@ -155,16 +143,16 @@ export class HostResolver {
     this.timer.unref();
   }
 
-  private nextDelayMs(resolved: ResolvedAddresses): number {
+  private nextDelayMs(resolved: T): number {
     if (resolved.ttlMs === undefined) return this.refreshMs;
     return Math.min(this.refreshMs, Math.max(MIN_TTL_REFRESH_MS, resolved.ttlMs));
   }
 
   private async refresh(): Promise<void> {
     this.timer = undefined;
-    let resolved: ResolvedAddresses;
+    let resolved: T;
     try {
-      resolved = await this.resolveOnce();
+      resolved = await this.bounded(this.resolveOnce());
     } catch (error) {
       if (this.stopped) return;
       this.schedule(this.refreshMs);
@@ -175,28 +163,12 @@ export class HostResolver {
     const previous = this.resolved;
     this.resolved = resolved;
     this.schedule(this.nextDelayMs(resolved));
-    if (previous === undefined || addressKey(previous) !== addressKey(resolved))
+    if (previous === undefined || this.keyOf(previous) !== this.keyOf(resolved))
       this.notify(() => this.onChange(resolved));
   }
 
-  private async resolveOnce(): Promise<ResolvedAddresses> {
-    const answers = await withTimeout(
-      this.lookup(this.host),
-      Math.min(MAX_LOOKUP_MS, Math.max(this.refreshMs, 1000)),
-      this.host,
-    );
-    const seen = new Set<string>();
-    const addresses: ResolvedAddress[] = [];
-    let ttlMs: number | undefined;
-    for (const answer of answers) {
-      if (answer.ttl !== undefined) ttlMs = Math.min(ttlMs ?? Number.POSITIVE_INFINITY, answer.ttl * 1000);
-      const key = `${answer.family}/${answer.address}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      addresses.push({ address: answer.address, family: answer.family });
-    }
-    if (addresses.length === 0) throw new NoAddressError(this.host);
-    return { host: this.host, addresses, ttlMs, at: Date.now() };
+  private bounded(promise: Promise<T>): Promise<T> {
+    return withTimeout(promise, Math.min(MAX_LOOKUP_MS, Math.max(this.refreshMs, 1000)), this.name);
   }
 
   /** A listener's fault surfaces as an uncaught exception; the refresh loop, already rescheduled, goes on. */
@@ -208,6 +180,70 @@ export class HostResolver {
         throw error;
       });
     }
+  }
+}
+
+/** Keeps the addresses of one upstream host name fresh (see RefreshLoop for when and how). */
+export class HostResolver extends RefreshLoop<ResolvedAddresses> {
+  private readonly lookup: HostLookup;
+  /** Set when the default lookup is used, so stop() can cancel its queries. */
+  private readonly resolver: dns.promises.Resolver | undefined;
+
+  constructor(
+    host: string,
+    refreshMs: number,
+    onChange: (resolved: ResolvedAddresses) => void,
+    onError: (error: Error, kept: ResolvedAddresses | undefined) => void,
+    lookup?: HostLookup,
+  ) {
+    super(host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host, refreshMs, onChange, onError);
+    if (lookup === undefined) {
+      this.resolver = new dns.promises.Resolver(RESOLVER_OPTIONS);
+      this.lookup = systemLookup(this.resolver);
+    } else {
+      this.resolver = undefined;
+      this.lookup = lookup;
+    }
+  }
+
+  /** An IP literal is its own answer and is never refreshed. */
+  override start(): Promise<ResolvedAddresses> {
+    if (this.started !== undefined) return this.started;
+    const family = isIP(this.name);
+    if (family !== 4 && family !== 6) return super.start();
+    this.resolved = {
+      host: this.name,
+      addresses: [{ address: this.name, family }],
+      ttlMs: undefined,
+      at: Date.now(),
+    };
+    this.started = Promise.resolve(this.resolved);
+    return this.started;
+  }
+
+  override stop(): void {
+    super.stop();
+    this.resolver?.cancel();
+  }
+
+  protected async resolveOnce(): Promise<ResolvedAddresses> {
+    const answers = await this.lookup(this.name);
+    const seen = new Set<string>();
+    const addresses: ResolvedAddress[] = [];
+    let ttlMs: number | undefined;
+    for (const answer of answers) {
+      if (answer.ttl !== undefined) ttlMs = Math.min(ttlMs ?? Number.POSITIVE_INFINITY, answer.ttl * 1000);
+      const key = `${answer.family}/${answer.address}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      addresses.push({ address: answer.address, family: answer.family });
+    }
+    if (addresses.length === 0) throw new NoAddressError(this.name);
+    return { host: this.name, addresses, ttlMs, at: Date.now() };
+  }
+
+  protected keyOf(resolved: ResolvedAddresses): string {
+    return addressKey(resolved);
   }
 }
 
