@@ -32,6 +32,8 @@ export interface GatewayOptions {
   lookup?: HostLookup | undefined;
   /** Whether a managed server's process is ready (the supervisor knows); omitted = none managed. */
   processReady?: ((upstream: string, url: string) => boolean) | undefined;
+  /** Limiters of routes with `rate_limit.scope: cluster` (shared state); omitted = every limit is local. */
+  rateLimiterFor?: RuntimeDeps['rateLimiterFor'];
 }
 
 export class Gateway implements Sweepable {
@@ -45,12 +47,14 @@ export class Gateway implements Sweepable {
   private readonly resolvers = new Map<string, HostResolver>();
   private readonly lookup: HostLookup | undefined;
   private readonly processReady: GatewayOptions['processReady'];
+  private readonly rateLimiterFor: GatewayOptions['rateLimiterFor'];
 
   constructor(config: Config, options: GatewayOptions) {
     const clock = new Clock();
     this.events = options.events ?? new EventBus();
     this.lookup = options.lookup;
     this.processReady = options.processReady;
+    this.rateLimiterFor = options.rateLimiterFor;
     this.ctx = {
       runtime: compileRuntime(config, this.deps(clock)),
       clock,
@@ -67,6 +71,7 @@ export class Gateway implements Sweepable {
       time: clock,
       emit: (event) => this.events.emit(event),
       processReady: this.processReady,
+      rateLimiterFor: this.rateLimiterFor,
       resolved: (host) =>
         this.resolvers
           .get(host)

@@ -1,0 +1,147 @@
+/**
+ * Ejection hints: a node that takes a server out (passive ejection, or its active checks turning
+ * unhealthy) says so on `<prefix>hints`; every other node that has the same server probes it at once
+ * with its own health check and keeps it out while that check fails, for at most `cluster.hint_for`.
+ *
+ * Health and breaker state stay each node's own, as in Envoy and HAProxy: a hint never ejects a
+ * server, it only makes the others look sooner. A node without active checks has nothing to look
+ * with and ignores hints; no node lets a hint take out the last server it still finds usable (see
+ * UpstreamGuard.applyHint). Unix-socket servers are a node's own and are never hinted.
+ */
+import type { GatewayEvent } from '../../observe/index.js';
+import type { Runtime } from '../../proxy/index.js';
+import type { RedisLink } from './link.js';
+
+/** One hint on the channel (JSON). */
+export interface EjectionHint {
+  node_id: string;
+  upstream: string;
+  /** `host:port`, as logs, metrics and events name servers. */
+  server: string;
+  reason: string;
+  /** ISO time of the ejection on the sending node. */
+  at: string;
+}
+
+export interface HintStats {
+  published: number;
+  received: number;
+  /** Received hints that took a server out here pending its probe. */
+  applied: number;
+  /** Received hints for a server this node does not have, cannot probe, or malformed. */
+  ignored: number;
+}
+
+export interface EjectionHintsOptions {
+  channel: string;
+  nodeId: string;
+  runtime: () => Runtime;
+  /** Longest time a hint keeps a server out (ms), read at each hint so that a reload applies. */
+  hintForMs: () => number;
+  info: (record: Record<string, unknown>) => void;
+}
+
+/** What an event says when it is this node ejecting a server, else undefined. */
+export function hintOf(event: GatewayEvent, nodeId: string): EjectionHint | undefined {
+  if (event.kind === 'ejected' && !event.server.startsWith('unix:'))
+    return { node_id: nodeId, upstream: event.upstream, server: event.server, reason: event.reason, at: iso() };
+  if (event.kind === 'health' && event.to === 'unhealthy' && !event.server.startsWith('unix:'))
+    return {
+      node_id: nodeId,
+      upstream: event.upstream,
+      server: event.server,
+      reason: `active check: ${event.reason}`,
+      at: iso(),
+    };
+  return undefined;
+}
+
+function iso(): string {
+  return new Date().toISOString();
+}
+
+/** A message from the channel as a hint, or undefined when it is not one. */
+export function parseHint(text: string): EjectionHint | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const hint = value as Record<string, unknown>;
+  for (const field of ['node_id', 'upstream', 'server', 'reason', 'at'] as const) {
+    if (typeof hint[field] !== 'string') return undefined;
+  }
+  return value as EjectionHint;
+}
+
+export class EjectionHints {
+  readonly stats: HintStats = { published: 0, received: 0, applied: 0, ignored: 0 };
+  private readonly onMessage = (channel: string, message: string): void => {
+    if (channel === this.options.channel) this.receive(message);
+  };
+
+  constructor(
+    private readonly link: RedisLink,
+    private readonly options: EjectionHintsOptions,
+  ) {}
+
+  /** Subscribes to the channel (the subscriber connection resubscribes after every reconnect). */
+  start(): void {
+    this.link.subscriber.on('message', this.onMessage);
+    this.link.subscriber.subscribe(this.options.channel).catch(() => {
+      // Only fails when the link is stopped before it ever connected.
+    });
+  }
+
+  stop(): void {
+    this.link.subscriber.off('message', this.onMessage);
+  }
+
+  /** Every gateway event passes here; this node's own ejections go out as hints. */
+  observe(event: GatewayEvent): void {
+    const hint = hintOf(event, this.options.nodeId);
+    if (hint === undefined || !this.link.up) return;
+    this.stats.published++;
+    this.link.client
+      .publish(this.options.channel, JSON.stringify(hint))
+      .catch((error: unknown) => this.link.failed('hint', error));
+  }
+
+  /** A hint from the channel: probe the server here and keep it out while the probe fails. */
+  receive(message: string): void {
+    const hint = parseHint(message);
+    if (hint === undefined) {
+      this.stats.ignored++;
+      return;
+    }
+    // Our own hints come back to us too.
+    if (hint.node_id === this.options.nodeId) return;
+    this.stats.received++;
+    const runtime = this.options.runtime();
+    const upstream = runtime.upstreams.get(hint.upstream);
+    const guard = runtime.guards.get(hint.upstream);
+    let applied = 0;
+    if (upstream !== undefined && guard !== undefined) {
+      const forMs = this.options.hintForMs();
+      for (const server of upstream.servers) {
+        if (server.address === hint.server && server.kind !== 'unix' && guard.applyHint(server.index, forMs)) applied++;
+      }
+    }
+    if (applied === 0) {
+      this.stats.ignored++;
+      return;
+    }
+    this.stats.applied++;
+    this.options.info({
+      msg: 'ejection hint: another node took this server out; probing it now and holding it out while the probe fails',
+      from_node: hint.node_id,
+      upstream: hint.upstream,
+      server: hint.server,
+      reason: hint.reason,
+      ejected_at: hint.at,
+      hint_for_ms: this.options.hintForMs(),
+    });
+  }
+}
