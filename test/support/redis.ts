@@ -20,6 +20,9 @@ export interface TestRedis {
   kill(): Promise<void>;
   /** Starts a fresh, empty server on the same port; resolves once it answers PING. */
   restart(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a server that keeps its connections but answers nothing (a hung host). */
+  pause(): void;
+  resume(): void;
   /** What redis-server wrote (for failure messages). */
   output(): string;
 }
@@ -93,6 +96,12 @@ export async function startRedis(t: TestContext): Promise<TestRedis> {
     restart: async () => {
       await kill();
       await launch();
+    },
+    pause: () => {
+      if (child?.pid !== undefined) process.kill(child.pid, 'SIGSTOP');
+    },
+    resume: () => {
+      if (child?.pid !== undefined) process.kill(child.pid, 'SIGCONT');
     },
     output: () => log,
   };

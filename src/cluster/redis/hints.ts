@@ -87,12 +87,23 @@ export class EjectionHints {
     private readonly options: EjectionHintsOptions,
   ) {}
 
-  /** Subscribes to the channel (the subscriber connection resubscribes after every reconnect). */
-  start(): void {
+  /**
+   * Subscribes to the channel (the subscriber connection resubscribes after every reconnect). Resolves
+   * once subscribed, or after `waitMs` when Redis does not answer: the node starts either way.
+   */
+  async start(waitMs = 1000): Promise<void> {
     this.link.subscriber.on('message', this.onMessage);
-    this.link.subscriber.subscribe(this.options.channel).catch(() => {
-      // Only fails when the link is stopped before it ever connected.
-    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.link.subscriber.subscribe(this.options.channel).catch(() => {
+        // Only fails when the link is stopped before it ever connected.
+      }),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, waitMs);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   stop(): void {

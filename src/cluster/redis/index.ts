@@ -27,6 +27,7 @@ export {
   ClusterRateLimiter,
   type ClusterRateLimitOptions,
   CREDIT,
+  defineLeaseCommand,
   type RateLimitStats,
 } from './rate-limit.js';
 
@@ -112,8 +113,11 @@ export function createSharedState(config: Config, deps: SharedStateDeps): Shared
     alertClaim: alerts.claim,
     async start() {
       unsubscribe ??= deps.events.on((event) => hints.observe(event));
-      hints.start();
+      // The subscription is queued until its connection is up, so it is asked for before connecting.
+      const subscribed = hints.start();
       await link.start();
+      // Redis answering: hints from the first moment on. Not answering: no reason to wait longer.
+      if (link.up) await subscribed;
     },
     async stop() {
       unsubscribe?.();

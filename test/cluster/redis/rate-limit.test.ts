@@ -3,7 +3,19 @@
  * them; Redis killed: no 5xx, each node enforces the limit alone, one warning; Redis back: shared again.
  */
 import { strict as assert } from 'node:assert';
-import { after, test } from 'node:test';
+import { after, type TestContext, test } from 'node:test';
+import { Redis } from 'ioredis';
+import {
+  batchSize,
+  ClusterRateLimiter,
+  type ClusterRateLimitOptions,
+  defineLeaseCommand,
+  RedisLink,
+} from '../../../src/cluster/redis/index.js';
+import { parseConfigText } from '../../../src/config/index.js';
+import { ConfigError } from '../../../src/errors.js';
+import { compileRuntime } from '../../../src/proxy/index.js';
+import { RateLimiter } from '../../../src/resilience/index.js';
 import { delay, until } from '../../support/load.js';
 import { startRedis } from '../../support/redis.js';
 import { startSwitchUpstream } from '../../support/switch-upstream.js';
@@ -126,4 +138,100 @@ test('a node that cannot reach Redis at all starts anyway, on local limits', asy
   assert.ok(admitted >= 15 && admitted <= 21, `about 20 admitted, got ${admitted}`);
   assert.equal(count(results, 429), results.length - admitted);
   assert.ok(node.shared.rateLimits.fallback >= results.length);
+});
+
+async function linkTo(t: TestContext, url: string): Promise<RedisLink> {
+  const link = new RedisLink({ url, commandTimeoutMs: 200, warn: () => {}, info: () => {} });
+  t.after(() => link.stop());
+  defineLeaseCommand(link);
+  await link.start();
+  assert.equal(link.state, 'up');
+  return link;
+}
+
+async function inspector(t: TestContext, url: string): Promise<Redis> {
+  const client = new Redis(url, { lazyConnect: true });
+  await client.connect();
+  t.after(() => client.disconnect());
+  return client;
+}
+
+/** 10 tokens that refill by one a minute: nothing refills while a test runs. */
+const slow: ClusterRateLimitOptions = { keyPrefix: 'gatewise:rl:0:/:', rate: 1, per: 60_000, burst: 10 };
+const settle = () => delay(30);
+
+test('a lease: the first request is admitted on credit, the lease pays it back first', async (t) => {
+  const redis = await startRedis(t);
+  const link = await linkTo(t, redis.url);
+  const client = await inspector(t, redis.url);
+  const stats = { fallback: 0, leases: 0 };
+  const limiter = new ClusterRateLimiter(link, slow, stats);
+  assert.equal(limiter.batch, 1);
+  assert.equal(limiter.take('10.0.0.1', Date.now()), true);
+  await settle();
+  // Debt (1) + batch (1) taken from the shared bucket: 8 left, and this node holds one token.
+  assert.equal(Math.floor(Number(await client.hget('gatewise:rl:0:/:10.0.0.1', 'tokens'))), 8);
+  const ttl = await client.pttl('gatewise:rl:0:/:10.0.0.1');
+  assert.ok(ttl > 0 && ttl <= 10 * 60_000 + 1000, `the bucket expires once it would be full again (${ttl} ms)`);
+  assert.deepEqual(await client.keys('gatewise:rl:*'), ['gatewise:rl:0:/:10.0.0.1']);
+});
+
+test('two nodes on one key spend one budget: exactly the burst, then both refuse', async (t) => {
+  const redis = await startRedis(t);
+  const stats = { fallback: 0, leases: 0 };
+  const one = new ClusterRateLimiter(await linkTo(t, redis.url), slow, stats);
+  const two = new ClusterRateLimiter(await linkTo(t, redis.url), slow, stats);
+  let admitted = 0;
+  for (let i = 0; i < 30; i++) {
+    if ((i % 2 === 0 ? one : two).take('10.0.0.1', Date.now())) admitted++;
+    await settle();
+  }
+  assert.equal(admitted, 10);
+  assert.equal(one.take('10.0.0.1', Date.now()), false);
+  assert.equal(two.take('10.0.0.1', Date.now()), false);
+  // The next token is a minute away, and the 429 says so.
+  const retryMs = one.retryAfterMs('10.0.0.1', Date.now());
+  assert.ok(retryMs > 50_000 && retryMs <= 60_000, `${retryMs}`);
+  // Other clients have budgets of their own.
+  assert.equal(two.take('10.0.0.2', Date.now()), true);
+});
+
+test('prune gives the unspent tokens of an idle lease back to the shared bucket', async (t) => {
+  const redis = await startRedis(t);
+  const link = await linkTo(t, redis.url);
+  const client = await inspector(t, redis.url);
+  const limiter = new ClusterRateLimiter(link, slow, { fallback: 0, leases: 0 });
+  limiter.take('10.0.0.1', Date.now());
+  await settle();
+  assert.equal(limiter.prune(Date.now()), 0, 'a lease in use stays');
+  assert.equal(limiter.prune(Date.now() + 6000), 1);
+  await settle();
+  assert.equal(Math.floor(Number(await client.hget('gatewise:rl:0:/:10.0.0.1', 'tokens'))), 9);
+});
+
+test('lease sizes follow the rate: one token at low rates, about 20 ms of traffic at high ones', () => {
+  assert.equal(batchSize(10 / 1000, 10), 1);
+  assert.equal(batchSize(1000 / 1000, 1000), 20);
+  assert.equal(batchSize(1000 / 1000, 40), 5, 'never more than an eighth of the bucket');
+  assert.equal(batchSize(1 / 60_000, 1), 1);
+});
+
+test('rate_limit.scope: local or cluster; cluster without shared state is the local bucket', () => {
+  const text = (scope: string) => `listen: [{ address: 127.0.0.1:0 }]
+upstreams: { api: { servers: [{ url: http://127.0.0.1:1 }] } }
+routes:
+  - match: { path: / }
+    upstream: api
+    rate_limit: { rate: 5, scope: ${scope} }
+`;
+  const config = parseConfigText(text('cluster'), 'scope.yaml');
+  assert.equal(config.routes[0]!.rate_limit!.scope, 'cluster');
+  const runtime = compileRuntime(config, { time: { now: 0 }, emit: () => {} });
+  assert.ok(runtime.router.match('x', '/', 'GET')!.rateLimiter instanceof RateLimiter);
+  assert.throws(
+    () => parseConfigText(text('global'), 'scope.yaml'),
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      error.problems.some((p) => /expected one of local, cluster; got "?global"?/.test(p.message) && p.line === 6),
+  );
 });
