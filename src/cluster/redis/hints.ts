@@ -8,6 +8,7 @@
  * with and ignores hints; no node lets a hint take out the last server it still finds usable (see
  * UpstreamGuard.applyHint). Unix-socket servers are a node's own and are never hinted.
  */
+import { randomBytes } from 'node:crypto';
 import type { GatewayEvent } from '../../observe/index.js';
 import type { Runtime } from '../../proxy/index.js';
 import type { RedisLink } from './link.js';
@@ -21,6 +22,11 @@ export interface EjectionHint {
   reason: string;
   /** ISO time of the ejection on the sending node. */
   at: string;
+  /**
+   * The sending process: worker processes of one node share its node_id but not their guards, so a
+   * hint is "our own" only when it comes from this very process.
+   */
+  instance?: string;
 }
 
 export interface HintStats {
@@ -42,22 +48,14 @@ export interface EjectionHintsOptions {
 }
 
 /** What an event says when it is this node ejecting a server, else undefined. */
-export function hintOf(event: GatewayEvent, nodeId: string): EjectionHint | undefined {
-  if (event.kind === 'ejected' && !event.server.startsWith('unix:'))
-    return { node_id: nodeId, upstream: event.upstream, server: event.server, reason: event.reason, at: iso() };
-  if (event.kind === 'health' && event.to === 'unhealthy' && !event.server.startsWith('unix:'))
-    return {
-      node_id: nodeId,
-      upstream: event.upstream,
-      server: event.server,
-      reason: `active check: ${event.reason}`,
-      at: iso(),
-    };
-  return undefined;
-}
-
-function iso(): string {
-  return new Date().toISOString();
+export function hintOf(event: GatewayEvent, nodeId: string, instance: string): EjectionHint | undefined {
+  const { upstream, server } = event as { upstream?: string; server?: string };
+  if (upstream === undefined || server === undefined || server.startsWith('unix:')) return undefined;
+  let reason: string;
+  if (event.kind === 'ejected') reason = event.reason;
+  else if (event.kind === 'health' && event.to === 'unhealthy') reason = `active check: ${event.reason}`;
+  else return undefined;
+  return { node_id: nodeId, upstream, server, reason, at: new Date().toISOString(), instance };
 }
 
 /** A message from the channel as a hint, or undefined when it is not one. */
@@ -73,11 +71,14 @@ export function parseHint(text: string): EjectionHint | undefined {
   for (const field of ['node_id', 'upstream', 'server', 'reason', 'at'] as const) {
     if (typeof hint[field] !== 'string') return undefined;
   }
+  if (hint.instance !== undefined && typeof hint.instance !== 'string') return undefined;
   return value as EjectionHint;
 }
 
 export class EjectionHints {
   readonly stats: HintStats = { published: 0, received: 0, applied: 0, ignored: 0 };
+  /** This process among the node's workers. */
+  readonly instance = randomBytes(6).toString('hex');
   private readonly onMessage = (channel: string, message: string): void => {
     if (channel === this.options.channel) this.receive(message);
   };
@@ -112,7 +113,7 @@ export class EjectionHints {
 
   /** Every gateway event passes here; this node's own ejections go out as hints. */
   observe(event: GatewayEvent): void {
-    const hint = hintOf(event, this.options.nodeId);
+    const hint = hintOf(event, this.options.nodeId, this.instance);
     if (hint === undefined || !this.link.up) return;
     this.stats.published++;
     this.link.client
@@ -128,7 +129,7 @@ export class EjectionHints {
       return;
     }
     // Our own hints come back to us too.
-    if (hint.node_id === this.options.nodeId) return;
+    if (hint.instance === undefined ? hint.node_id === this.options.nodeId : hint.instance === this.instance) return;
     this.stats.received++;
     const runtime = this.options.runtime();
     const upstream = runtime.upstreams.get(hint.upstream);

@@ -31,8 +31,15 @@ export interface LinkStats {
 
 /** Longest wait between two reconnection attempts: Redis back means shared again within about this. */
 export const MAX_RECONNECT_DELAY_MS = 1000;
-/** While the connection stands but commands time out, a PING this often finds out when they answer again. */
-const PROBE_INTERVAL_MS = 500;
+/**
+ * While the connection stands but commands fail (a hung or out-of-memory Redis), a PING after this
+ * long finds out when it answers again. Outages of this kind that follow each other within
+ * FLAP_WINDOW_MS double the wait, up to MAX_PROBE_DELAY_MS: a Redis that answers PING but fails every
+ * real command costs a warning every few seconds, not two a second.
+ */
+const PROBE_DELAY_MS = 500;
+const MAX_PROBE_DELAY_MS = 8000;
+const FLAP_WINDOW_MS = 60_000;
 /** How long `start()` waits for a first answer before the node starts on local state. */
 const START_WAIT_MS = 1000;
 
@@ -59,6 +66,9 @@ export class RedisLink {
   readonly displayUrl: string;
   private readonly listeners = new Set<(state: LinkState) => void>();
   private probeTimer: NodeJS.Timeout | undefined;
+  /** Outages found by failed commands in a row (each within FLAP_WINDOW_MS of the one before). */
+  private flaps = 0;
+  private lastFlapMs = 0;
   private stopped = false;
   private lastError = '';
 
@@ -111,7 +121,7 @@ export class RedisLink {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.probeTimer);
+    clearTimeout(this.probeTimer);
     this.probeTimer = undefined;
     this.listeners.clear();
     this.client.disconnect();
@@ -132,29 +142,31 @@ export class RedisLink {
     this.stats.failures.set(operation, (this.stats.failures.get(operation) ?? 0) + 1);
     if (this.stopped) return;
     this.lastError = error instanceof Error ? error.message : String(error);
+    if (this.state !== 'up') return;
+    const now = Date.now();
+    this.flaps = now - this.lastFlapMs < FLAP_WINDOW_MS ? this.flaps + 1 : 0;
+    this.lastFlapMs = now;
     this.setState('down');
-    if (this.probeTimer === undefined && this.client.status === 'ready') {
-      this.probeTimer = setInterval(() => this.probe(), PROBE_INTERVAL_MS);
-      this.probeTimer.unref();
-    }
+    if (this.client.status === 'ready')
+      this.scheduleProbe(Math.min(MAX_PROBE_DELAY_MS, PROBE_DELAY_MS * 2 ** this.flaps));
   }
 
-  private probe(): void {
-    if (this.client.status !== 'ready') {
-      // The connection went too: its own reconnection decides from here.
-      clearInterval(this.probeTimer);
-      this.probeTimer = undefined;
-      return;
-    }
+  private scheduleProbe(delayMs: number): void {
+    clearTimeout(this.probeTimer);
+    this.probeTimer = setTimeout(() => this.probe(delayMs), delayMs);
+    this.probeTimer.unref();
+  }
+
+  private probe(delayMs: number): void {
+    this.probeTimer = undefined;
+    // The connection went too: its own reconnection decides from here.
+    if (this.stopped || this.state === 'up' || this.client.status !== 'ready') return;
     this.client.ping().then(
-      () => {
-        clearInterval(this.probeTimer);
-        this.probeTimer = undefined;
-        this.setState('up');
-      },
+      () => this.setState('up'),
       (error: unknown) => {
         this.stats.failures.set('ping', (this.stats.failures.get('ping') ?? 0) + 1);
         this.lastError = error instanceof Error ? error.message : String(error);
+        this.scheduleProbe(delayMs);
       },
     );
   }

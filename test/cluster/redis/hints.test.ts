@@ -133,4 +133,17 @@ test("a hint that this node's own probe contradicts is dropped at once; one for 
   await hint('10.9.9.9:1');
   await until(() => node.shared.hints.stats.ignored === 2, 1000, 'two ignored');
   assert.equal(node.shared.hints.stats.received, received + 1, 'its own hint is not counted as received');
+  // A worker process of the same node (same node_id, another instance) is another observer.
+  await publisher.publish(
+    'gatewise:hints',
+    JSON.stringify({
+      node_id: 'n1',
+      instance: 'sibling',
+      upstream: 'api',
+      server: `127.0.0.1:${b.port}`,
+      reason: 'x',
+      at: '',
+    }),
+  );
+  await until(() => node.shared.hints.stats.applied === 4, 1000, 'a sibling worker hint applied');
 });

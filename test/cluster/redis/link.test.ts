@@ -89,6 +89,33 @@ test('a hung Redis: a command timeout makes the link down (one warning), a PING 
   assert.equal(stats.fallback, 5, 'shared again');
 });
 
+test('a Redis that answers PING but fails every write (out of memory): warnings slow down, decisions go on', async (t) => {
+  const redis = await startRedis(t);
+  const warnings: Array<Record<string, unknown>> = [];
+  const link = new RedisLink({ url: redis.url, commandTimeoutMs: 200, warn: (r) => warnings.push(r), info: () => {} });
+  t.after(() => link.stop());
+  defineLeaseCommand(link);
+  await link.start();
+  await link.client.config('SET', 'maxmemory-policy', 'noeviction');
+  await link.client.config('SET', 'maxmemory', '1');
+  const stats = { fallback: 0, leases: 0 };
+  const limiter = new ClusterRateLimiter(
+    link,
+    { keyPrefix: 'gatewise:rl:t:', rate: 1000, per: 1000, burst: 1000 },
+    stats,
+  );
+  // 3 s of steady traffic from ever new clients (each one needs a lease).
+  const started = Date.now();
+  for (let i = 0; Date.now() - started < 3000; i++) {
+    assert.equal(limiter.take(`10.0.${i >> 8}.${i & 255}`, Date.now()), true);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.match(String(warnings[0]?.error), /OOM/);
+  // Without the growing probe delay (0.5 s, 1 s, 2 s) this would be six or more.
+  assert.ok(warnings.length >= 2 && warnings.length <= 3, `${warnings.length} warnings in 3 s`);
+  assert.ok(stats.fallback > 0);
+});
+
 test('the URL in log records carries no password', async (t) => {
   const link = new RedisLink({
     url: 'redis://:s3cret@127.0.0.1:1/0',
