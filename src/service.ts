@@ -4,6 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { AdminServer, DASHBOARD_HTML } from './admin/index.js';
+import { createSharedState, type SharedState } from './cluster/redis/index.js';
 import { type Config, loadConfigFile, redactConfig } from './config/index.js';
 import { ConfigError, formatProblem } from './errors.js';
 import {
@@ -18,7 +19,6 @@ import {
   registerAlertMetrics,
   registerProcessMetrics,
 } from './observe/index.js';
-
 import { RecentFailures } from './observe/recent-failures.js';
 import { ServerStats } from './observe/stats.js';
 import { Gateway } from './proxy/index.js';
@@ -53,6 +53,8 @@ export class Service {
   readonly alerts: AlertEngine;
   /** Managed backend processes (servers with `run`). */
   readonly supervisor: Supervisor;
+  /** State shared with the other nodes through Redis (cluster rate limits, ejection hints, alert claims). */
+  readonly shared: SharedState | undefined;
   private readonly rolling = new Map<string, Promise<unknown>>();
   private admin: AdminServer | undefined;
   adminAddress = '';
@@ -89,10 +91,18 @@ export class Service {
       output: (record) => this.logs.logger.info(record),
     });
     this.supervisor.adopt(config);
+    this.shared = createSharedState(config, {
+      registry: this.metrics.register,
+      warn: (record) => this.logs.logger.warn(record),
+      info: (record) => this.logs.logger.info(record),
+      events: this.events,
+      runtime: () => this.gateway.runtime,
+    });
     this.gateway = new Gateway(config, {
       observer,
       events: this.events,
       processReady: (upstream, url) => this.supervisor.isReady(upstream, url),
+      rateLimiterFor: this.shared?.rateLimiterFor,
     });
     this.metrics.attach(this.events);
     this.metrics.collectFrom(() => this.gateway);
@@ -103,6 +113,7 @@ export class Service {
       warn: (record) => this.logs.logger.warn(record),
       externalUrl: () => `http://${this.adminAddress}`,
       processes: () => this.supervisor.facts(),
+      claim: this.shared?.alertClaim,
     });
     this.alerts.configure(config.alerts);
     registerAlertMetrics(this.metrics.register, () => this.alerts);
@@ -110,6 +121,7 @@ export class Service {
   }
 
   async start(): Promise<void> {
+    await this.shared?.start();
     this.supervisor.start();
     await this.gateway.start();
     const config = this.options.config;
@@ -383,6 +395,7 @@ export class Service {
     this.logs.logger.info({ msg: 'shutting down', grace_ms: graceMs });
     this.alerts.stop();
     await Promise.all([this.gateway.stop(graceMs), this.admin?.close()]);
+    await this.shared?.stop();
     await this.supervisor.stop();
     this.logs.logger.info({ msg: 'stopped' });
     this.logs.flush();

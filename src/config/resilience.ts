@@ -173,6 +173,9 @@ export const dnsSchema = z.strictObject({
     .describe("How often hostnames in server URLs are resolved again (sooner when the answer's TTL is shorter)."),
 });
 
+/** Where a rate limit's budget lives: this node alone, or one budget for every node (through Redis). */
+export const rateLimitScopes = ['local', 'cluster'] as const;
+
 export const rateLimitSchema = z.strictObject({
   rate: integer(1)
     .prefault(100)
@@ -181,6 +184,11 @@ export const rateLimitSchema = z.strictObject({
   burst: integer(0)
     .prefault(0)
     .describe('Bucket size: requests a client may send at once after a quiet time; 0 = same as rate.'),
+  scope: oneOf(rateLimitScopes)
+    .optional()
+    .describe(
+      'local: each node counts on its own; cluster: one budget shared by every node through cluster.redis (each node falls back to its own local limit while Redis is unreachable); omitted = local.',
+    ),
 });
 
 export type HealthConfig = z.infer<typeof healthSchema>;
@@ -200,3 +208,4 @@ export type BreakerConfig = z.infer<typeof breakerSchema>;
 export type LimitsUpstreamConfig = z.infer<typeof upstreamLimitsSchema>;
 export type DnsConfig = z.infer<typeof dnsSchema>;
 export type RateLimitConfig = z.infer<typeof rateLimitSchema>;
+export type RateLimitScope = (typeof rateLimitScopes)[number];

@@ -41,6 +41,8 @@ export interface GatewayOptions {
   srvLookup?: SrvLookup | undefined;
   /** Whether a managed server's process is ready (the supervisor knows); omitted = none managed. */
   processReady?: ((upstream: string, url: string) => boolean) | undefined;
+  /** Limiters of routes with `rate_limit.scope: cluster` (shared state); omitted = every limit is local. */
+  rateLimiterFor?: RuntimeDeps['rateLimiterFor'];
 }
 
 export class Gateway implements Sweepable {
@@ -57,6 +59,7 @@ export class Gateway implements Sweepable {
   private readonly discoveries: UpstreamDiscoveries;
   private readonly discovered = (upstream: string) => this.discoveries.servers(upstream);
   private readonly processReady: GatewayOptions['processReady'];
+  private readonly rateLimiterFor: GatewayOptions['rateLimiterFor'];
 
   constructor(config: Config, options: GatewayOptions) {
     const clock = new Clock();
@@ -80,6 +83,7 @@ export class Gateway implements Sweepable {
       options.srvLookup,
     );
     this.processReady = options.processReady;
+    this.rateLimiterFor = options.rateLimiterFor;
     this.ctx = {
       runtime: compileRuntime(config, this.deps(clock)),
       clock,
@@ -96,6 +100,7 @@ export class Gateway implements Sweepable {
       time: clock,
       emit: (event) => this.events.emit(event),
       processReady: this.processReady,
+      rateLimiterFor: this.rateLimiterFor,
       resolved: (host) =>
         this.resolvers
           .get(host)

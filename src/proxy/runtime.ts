@@ -5,9 +5,22 @@
  */
 
 import { isIP } from 'node:net';
-import { type Config, matchesCidr, parseCidrs, type ServerConfig, type UpstreamConfig } from '../config/index.js';
+import {
+  type Config,
+  matchesCidr,
+  parseCidrs,
+  type RouteConfig,
+  type ServerConfig,
+  type UpstreamConfig,
+} from '../config/index.js';
 import type { HeadLimits } from '../http1/index.js';
-import { type GuardEvent, RateLimiter, type TimeSource, UpstreamGuard } from '../resilience/index.js';
+import {
+  type GuardEvent,
+  RateLimiter,
+  type RouteRateLimiter,
+  type TimeSource,
+  UpstreamGuard,
+} from '../resilience/index.js';
 import { type DiscoveredServer, parseServerUrl, Upstream } from '../upstream/index.js';
 import type { Exchange } from './exchange.js';
 import { type CompiledHeaderEdits, compileHeaderEdits } from './header-rules.js';
@@ -27,8 +40,8 @@ export interface CompiledRoute {
   readonly responseEdits: CompiledHeaderEdits;
   /** The resilience state of the route's upstream. */
   readonly guard: UpstreamGuard<Exchange>;
-  /** Per-client token bucket, or null when the route has no rate limit. */
-  readonly rateLimiter: RateLimiter | null;
+  /** Per-client budget (a local token bucket, or a cluster-wide one), or null when the route has none. */
+  readonly rateLimiter: RouteRateLimiter | null;
 }
 
 export interface Runtime {
@@ -37,7 +50,7 @@ export interface Runtime {
   readonly router: Router<CompiledRoute>;
   readonly upstreams: ReadonlyMap<string, Upstream<UpstreamConnection>>;
   readonly guards: ReadonlyMap<string, UpstreamGuard<Exchange>>;
-  readonly rateLimiters: readonly RateLimiter[];
+  readonly rateLimiters: readonly RouteRateLimiter[];
   readonly requestLimits: HeadLimits;
   readonly headersTimeoutMs: number;
   readonly requestTimeoutMs: number;
@@ -75,6 +88,11 @@ export interface RuntimeDeps {
   processReady?: ((upstream: string, url: string) => boolean) | undefined;
   /** The servers an upstream's `discover` found last, when it has one and found any. */
   discovered?: ((upstream: string) => readonly DiscoveredServer[] | undefined) | undefined;
+  /**
+   * The limiter of a route whose rate limit has `scope: cluster` (shared state through Redis);
+   * omitted, or undefined returned, = the local token bucket.
+   */
+  rateLimiterFor?: ((index: number, route: RouteConfig) => RouteRateLimiter | undefined) | undefined;
 }
 
 /** A server of an upstream, listed in the config or found by its `discover`. */
@@ -89,6 +107,18 @@ export function serversOf(
   if (upstream.discover === undefined) return upstream.servers;
   const found = discovered?.(name);
   return found === undefined || found.length === 0 ? upstream.servers : [...upstream.servers, ...found];
+}
+
+/** The route's limiter: a cluster one when asked for and available, else the local token bucket. */
+function rateLimiterOf(index: number, route: RouteConfig, deps: RuntimeDeps): RouteRateLimiter | null {
+  const limit = route.rate_limit;
+  if (limit === undefined) return null;
+  if (limit.scope === 'cluster') {
+    const shared = deps.rateLimiterFor?.(index, route);
+    if (shared !== undefined) return shared;
+  }
+  // burst 0 means "as many as rate" (the config's documented default).
+  return new RateLimiter({ rate: limit.rate, per: limit.per, burst: limit.burst > 0 ? limit.burst : limit.rate });
 }
 
 /** The host name of an http(s) server URL, or undefined for IP literals and unix sockets. */
@@ -138,7 +168,7 @@ export function compileRuntime(config: Config, deps: RuntimeDeps): Runtime {
       ),
     );
   }
-  const rateLimiters: RateLimiter[] = [];
+  const rateLimiters: RouteRateLimiter[] = [];
   const routes = config.routes.map((r, index) => {
     const upstream = upstreams.get(r.upstream);
     if (!upstream) throw new Error(`route ${index} names unknown upstream ${r.upstream}`);
@@ -153,10 +183,7 @@ export function compileRuntime(config: Config, deps: RuntimeDeps): Runtime {
       requestEdits: compileHeaderEdits(r.request_headers),
       responseEdits: compileHeaderEdits(r.response_headers),
       guard: guards.get(r.upstream)!,
-      // burst 0 means "as many as rate" (the config's documented default).
-      rateLimiter: r.rate_limit
-        ? new RateLimiter({ ...r.rate_limit, burst: r.rate_limit.burst > 0 ? r.rate_limit.burst : r.rate_limit.rate })
-        : null,
+      rateLimiter: rateLimiterOf(index, r, deps),
     };
     if (route.rateLimiter) rateLimiters.push(route.rateLimiter);
     return { match: { host: r.match.host, path, methods: r.match.methods }, route };

@@ -33,6 +33,13 @@ export interface ServerGuard {
   usable: boolean;
   /** The last active-check result, for the admin API. */
   lastCheck: string;
+  /**
+   * Another node ejected this server and said so (an ejection hint): it stays out until this time
+   * (ms on the guard's clock) or until one of this node's own checks passes; 0 = no hint.
+   */
+  hintedUntil: number;
+  /** `lastProbeAt` of the server's checks when the hint came: a later passing probe clears it. */
+  hintProbeMark: number;
 }
 
 export type GuardEvent =
@@ -56,6 +63,8 @@ export class UpstreamGuard<Q> {
   private probeTargets: ProbeTarget[] = [];
   private readonly activeConfig: UpstreamConfig['health']['active'];
   private stopped = false;
+  /** Servers holding a hint now (so that nothing hint-related runs while there are none). */
+  private hinted = 0;
   panic = false;
 
   constructor(
@@ -107,6 +116,8 @@ export class UpstreamGuard<Q> {
       usableSince: 0,
       usable: true,
       lastCheck: '',
+      hintedUntil: 0,
+      hintProbeMark: 0,
     }));
     this.maxConnectionsPerServer = config.limits.max_connections_per_server;
     this.retryAfterSeconds = Math.max(1, Math.ceil(config.limits.retry_after / 1000));
@@ -218,29 +229,68 @@ export class UpstreamGuard<Q> {
     return true;
   }
 
+  /**
+   * Another node ejected this server (an ejection hint): probe it now with this node's own check and
+   * keep it out until that check passes or `forMs` has passed. Health stays this node's own: the
+   * hint only makes it look sooner. Without active checks there is nothing to look with, so the hint
+   * is not applied (false); passive health still sees the server's failures.
+   */
+  applyHint(index: number, forMs: number): boolean {
+    const guard = this.servers[index];
+    const checker = this.checker;
+    if (guard === undefined || checker === undefined || this.stopped || !(forMs > 0)) return false;
+    if (guard.hintedUntil === 0) this.hinted++;
+    guard.hintedUntil = Math.max(guard.hintedUntil, this.time.now + forMs);
+    guard.hintProbeMark = checker.snapshot()[index]?.lastProbeAt ?? 0;
+    this.refresh();
+    checker.checkNow(index);
+    return true;
+  }
+
+  /** Whether a hint keeps the server out now (see applyHint). */
+  isHinted(index: number): boolean {
+    const guard = this.servers[index];
+    return guard !== undefined && guard.hintedUntil > this.time.now;
+  }
+
   /** Called on every clock tick: expired ejections, elapsed breaker open times, slow-start weights. */
   tick(): void {
     this.outliers.tick(this.time.now);
+    if (this.hinted > 0) this.reviewHints();
     this.refresh();
+  }
+
+  /** Hints end when their time is up or when a check that ran after them passed. */
+  private reviewHints(): void {
+    const now = this.time.now;
+    const probes = this.checker?.snapshot();
+    for (let i = 0; i < this.servers.length; i++) {
+      const g = this.servers[i]!;
+      if (g.hintedUntil === 0) continue;
+      const probe = probes?.[i];
+      const passedSince = probe !== undefined && probe.lastProbeAt > g.hintProbeMark && probe.consecutiveOk > 0;
+      if (now >= g.hintedUntil || passedSince || probes === undefined) {
+        g.hintedUntil = 0;
+        this.hinted--;
+      }
+    }
   }
 
   /** Recomputes every server's `available` (and slow-start weight) from its state. */
   refresh(): void {
     const now = this.time.now;
     const servers = this.upstream.servers;
+    // A hint is another node's observation: it may take servers out, but never the last one this node
+    // still finds usable (with none left, every request would get a 503 on hearsay; Envoy's panic
+    // reasoning). Then hints are set aside until this node's own checks decide.
+    const honourHints = this.hinted > 0 && this.usableCount(now) > 0;
     let primaries = 0;
     let usablePrimaries = 0;
     let usableBackups = 0;
     for (let i = 0; i < servers.length; i++) {
       const s = servers[i]!;
       const g = this.servers[i]!;
-      const breaker = g.breaker;
-      const usable =
-        g.healthy &&
-        !g.draining &&
-        g.processReady &&
-        !this.outliers.isEjected(i, now) &&
-        (breaker === null || breaker.state !== 'open' || now >= breaker.openUntilMs);
+      const usable = this.usableOnOwn(i, now) && !(honourHints && g.hintedUntil > now);
       if (usable && !g.usable) g.usableSince = now;
       g.usable = usable;
       if (s.backup) {
@@ -277,6 +327,28 @@ export class UpstreamGuard<Q> {
     }
   }
 
+  /** Usable by this node's own state: health, drain, process, ejection and breaker. */
+  private usableOnOwn(index: number, now: number): boolean {
+    const g = this.servers[index]!;
+    const breaker = g.breaker;
+    return (
+      g.healthy &&
+      !g.draining &&
+      g.processReady &&
+      !this.outliers.isEjected(index, now) &&
+      (breaker === null || breaker.state !== 'open' || now >= breaker.openUntilMs)
+    );
+  }
+
+  /** Servers (primaries and backups) usable now, hints counted. */
+  private usableCount(now: number): number {
+    let count = 0;
+    for (let i = 0; i < this.servers.length; i++) {
+      if (this.usableOnOwn(i, now) && !(this.servers[i]!.hintedUntil > now)) count++;
+    }
+    return count;
+  }
+
   /** Whether passive health has the server out of rotation now. */
   isEjected(index: number): boolean {
     return this.outliers.isEjected(index, this.time.now);
@@ -294,6 +366,7 @@ export class UpstreamGuard<Q> {
         : undefined,
       breaker: g.breaker?.state ?? 'none',
       last_check: g.lastCheck || undefined,
+      hinted_until: g.hintedUntil > this.time.now ? new Date(g.hintedUntil).toISOString() : undefined,
     };
   }
 

@@ -23,7 +23,7 @@ export {
 export { type GuardEvent, type ServerGuard, UpstreamGuard } from './guard.js';
 export { OutlierDetector, type PassiveHealthOptions, p99Above } from './passive-health.js';
 export { AdmissionQueue, type AdmissionQueueOptions } from './queue.js';
-export { DEFAULT_MAX_KEYS, RateLimiter, type RateLimitOptions } from './rate-limit.js';
+export { DEFAULT_MAX_KEYS, RateLimiter, type RateLimitOptions, type RouteRateLimiter } from './rate-limit.js';
 export {
   RETRY_ON_FAILURES,
   RetryBudget,

@@ -9,6 +9,20 @@ export interface RateLimitOptions {
   readonly max_keys?: number;
 }
 
+/**
+ * What the request path asks of a route's rate limiter: a synchronous decision per request, the wait
+ * for a 429's Retry-After, and a periodic prune from the gateway's sweep. The local token bucket below
+ * is one; a limiter whose budget is shared by several nodes is another (it decides locally too).
+ */
+export interface RouteRateLimiter {
+  /** Spend one request of the key's budget; false = over the limit (answer 429). Never waits. */
+  take(key: string, now: number): boolean;
+  /** Milliseconds until the key may be admitted again (0 = now). */
+  retryAfterMs(key: string, now: number): number;
+  /** Forget state that no longer matters by `now`; returns how many keys went. */
+  prune(now: number): number;
+}
+
 interface Bucket {
   tokens: number;
   updatedMs: number;
@@ -27,7 +41,7 @@ export const DEFAULT_MAX_KEYS = 100_000;
  * is refused is moved to the back of that order, so the clients being limited are the last forgotten
  * (an evicted key starts over with a full burst).
  */
-export class RateLimiter {
+export class RateLimiter implements RouteRateLimiter {
   readonly burst: number;
   readonly maxKeys: number;
   /** Tokens regained per ms. */

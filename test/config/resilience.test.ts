@@ -55,7 +55,7 @@ const shapes: [
     }
   >,
   Equal<DnsConfig, { refresh: number }>,
-  Equal<RateLimitConfig, { rate: number; per: number; burst: number }>,
+  Equal<RateLimitConfig, { rate: number; per: number; burst: number; scope?: 'local' | 'cluster' | undefined }>,
   Equal<Config['upstreams'][string]['breaker'], BreakerConfig | undefined>,
   Equal<Config['routes'][number]['rate_limit'], RateLimitConfig | undefined>,
 ] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];

@@ -51,6 +51,12 @@ export interface AlertEngineOptions {
   /** Where a person looks at an alert: the dashboard. */
   externalUrl: () => string;
   now?: () => number;
+  /**
+   * Several gateways evaluating the same rules: may this one send the transition of this alert?
+   * Only transitions a claim grants reach the notifiers (one node per cluster sends each); a claim
+   * that cannot be decided must grant, since a duplicate beats silence. Omitted = always send.
+   */
+  claim?: ((fingerprint: string, status: 'firing' | 'resolved') => Promise<boolean>) | undefined;
 }
 
 interface Instance {
@@ -82,6 +88,8 @@ export class AlertEngine {
   private timer: NodeJS.Timeout | undefined;
   private everyMs = 5000;
   private longestWindowMs = 0;
+  /** Claimed transitions go out in evaluation order: each batch waits for the one before. */
+  private claiming: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: AlertEngineOptions) {
     this.now = options.now ?? Date.now;
@@ -194,9 +202,24 @@ export class AlertEngine {
       .filter((instance) => instance.state === 'firing')
       .map((instance) => this.message(instance, 'firing'));
     for (const notifier of this.notifiers) {
-      if (changed.length > 0) notifier.notify(changed);
+      if (changed.length > 0 && this.options.claim === undefined) notifier.notify(changed);
+      // Repeats keep Alertmanager from expiring a firing alert; it de-duplicates them itself, and a
+      // repeat from every node means one node going away never lets the alert lapse.
       notifier.repeat(firing);
     }
+    if (changed.length > 0 && this.options.claim !== undefined) this.notifyClaimed(changed, this.options.claim);
+  }
+
+  /** Sends the transitions this node wins the claim for, after those of earlier evaluations. */
+  private notifyClaimed(changed: AlertMessage[], claim: NonNullable<AlertEngineOptions['claim']>): void {
+    this.claiming = this.claiming.then(async () => {
+      const granted = await Promise.all(
+        changed.map((message) => claim(message.fingerprint, message.status).catch(() => true)),
+      );
+      const won = changed.filter((_message, index) => granted[index]);
+      if (won.length === 0) return;
+      for (const notifier of this.notifiers) notifier.notify(won);
+    });
   }
 
   /** Pending and firing alerts (firing first), then the recently resolved. */
