@@ -17,6 +17,11 @@ export default defineCommand({
       const { runDemo } = await import('../demo/run.js');
       return runDemo(logFormat);
     }
+    const cluster = await import('../cluster/index.js');
+    if (await cluster.isClusterNodeFile(args.config)) {
+      const node = await cluster.bootClusterNode(args.config, { logFormat });
+      return runUntilSignal(node.service, () => node.source.stop());
+    }
     let config: Config;
     try {
       config = await loadConfigFile(args.config);
@@ -35,14 +40,22 @@ export default defineCommand({
   },
 });
 
-/** Serves until SIGTERM/SIGINT (graceful stop), reloading on SIGHUP. */
-export function runUntilSignal(service: Service): Promise<number> {
+/**
+ * Serves until SIGTERM/SIGINT (graceful stop), reloading on SIGHUP. `before` runs first on stop
+ * (a cluster node leaves the cluster before it stops serving).
+ */
+export function runUntilSignal(service: Service, before?: () => Promise<void>): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
     const stop = () => {
       if (stopping) return;
       stopping = true;
-      void service.stop().then(() => resolve(0));
+      void Promise.resolve(before?.())
+        .catch((error: unknown) =>
+          service.logs.logger.warn({ msg: 'could not leave the cluster cleanly', error: String(error) }),
+        )
+        .then(() => service.stop())
+        .then(() => resolve(0));
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
