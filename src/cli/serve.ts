@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { defineCommand } from 'citty';
+import { parseDocument } from 'yaml';
 import { type Config, loadConfigFile } from '../config/index.js';
 import { CliError, ConfigError } from '../errors.js';
 import type { LogFormat } from '../observe/index.js';
@@ -17,9 +19,9 @@ export default defineCommand({
       const { runDemo } = await import('../demo/run.js');
       return runDemo(logFormat);
     }
-    const cluster = await import('../cluster/index.js');
-    if (await cluster.isClusterNodeFile(args.config)) {
-      const node = await cluster.bootClusterNode(args.config, { logFormat });
+    if (await isClusterNodeFile(args.config)) {
+      const { bootClusterNode } = await import('../cluster/index.js');
+      const node = await bootClusterNode(args.config, { logFormat });
       return runUntilSignal(node.service, () => node.source.stop());
     }
     let config: Config;
@@ -39,6 +41,18 @@ export default defineCommand({
     return runUntilSignal(service);
   },
 });
+
+/**
+ * A file with `cluster.etcd` is a cluster node's own file: its configuration comes from etcd. (Read
+ * here, so that an ordinary serve does not load the etcd client.)
+ */
+async function isClusterNodeFile(file: string): Promise<boolean> {
+  try {
+    return parseDocument(await readFile(file, 'utf8')).hasIn(['cluster', 'etcd']);
+  } catch {
+    return false; // unreadable: the ordinary load names the problem
+  }
+}
 
 /**
  * Serves until SIGTERM/SIGINT (graceful stop), reloading on SIGHUP. `before` runs first on stop

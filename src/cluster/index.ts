@@ -23,7 +23,7 @@ export { EtcdConfigSource } from './etcd-source.js';
 export type { LastGood, LastGoodRead } from './last-good.js';
 export { LAST_GOOD_FILE, lastGoodPath, readLastGood, writeLastGood } from './last-good.js';
 export type { ClusterNode, NodeFile } from './node.js';
-export { bootClusterNode, isClusterNodeFile, readNodeFile } from './node.js';
+export { bootClusterNode, readNodeFile } from './node.js';
 export type { NodeRecord, NodeStatus } from './record.js';
 export { attentionRank, byAttention, isLagging, nodeStatuses } from './record.js';
 export type { EtcdTarget } from './target.js';

@@ -5,7 +5,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
 import {
   type ClusterConfig,
   type Config,
@@ -27,17 +26,6 @@ export interface ClusterNode {
   readonly source: EtcdConfigSource;
   /** Leaves the cluster (the record goes), then stops the service gracefully. */
   stop(): Promise<void>;
-}
-
-/** Does this file make `gatewise serve` a cluster node (it has `cluster.etcd`)? */
-export async function isClusterNodeFile(file: string): Promise<boolean> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return false; // the ordinary load names the problem
-  }
-  return parseDocument(text).hasIn(['cluster', 'etcd']);
 }
 
 const nodeSchema = configSchema.pick({ listen: true, admin: true, log: true, cluster: true });
