@@ -170,12 +170,14 @@ export class EtcdConfigSource {
     } else {
       this.storeRevision = initial.read.storeRevision;
       this.connected = true;
-      if (initial.read.version !== undefined && initial.read.version.hash === initial.applied.hash)
-        void this.saveLastGood(initial.applied);
-      this.watchFrom(initial.read.storeRevision + 1).then(
-        () => this.writeRecord(),
-        (error: unknown) => this.trouble(error),
-      );
+      const fromEtcd = initial.read.version !== undefined && initial.read.version.hash === initial.applied.hash;
+      const watchFrom = initial.read.storeRevision + 1;
+      void (fromEtcd ? this.saveLastGood(initial.applied) : Promise.resolve())
+        .then(() => this.watchFrom(watchFrom))
+        .then(
+          () => this.writeRecord(),
+          (error: unknown) => this.trouble(error),
+        );
     }
     const ttlMs = this.options.etcd.lease_ttl;
     this.keepaliveTimer = setInterval(() => void this.keepalive(), Math.max(500, ttlMs / 3));
@@ -294,8 +296,8 @@ export class EtcdConfigSource {
     if (!force && this.applied?.hash === version.hash) {
       this.applied = version;
       this.rejected = undefined;
-      this.changed();
       await this.saveLastGood(version);
+      this.changed();
       return undefined;
     }
     const checked = this.check(version.text);
@@ -315,8 +317,9 @@ export class EtcdConfigSource {
     }
     this.applied = version;
     this.rejected = undefined;
-    this.changed();
+    // Saved before the record says so: a record at a revision means the copy on disk has it too.
     await this.saveLastGood(version);
+    this.changed();
     return result;
   }
 
