@@ -65,6 +65,16 @@ export function createEtcdClient(etcd: Pick<EtcdConfig, 'endpoints' | 'dial_time
   });
 }
 
+/** `promise`, or a DEADLINE_EXCEEDED error after `ms` (the timer does not hold the process open). */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms (DEADLINE_EXCEEDED)`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
 /** Keys under a prefix: `<prefix>/config`, `<prefix>/nodes/<node_id>`. */
 export function clusterKeys(prefix: string): { config: string; nodes: string; node(id: string): string } {
   const base = prefix === '/' ? '' : prefix;

@@ -9,45 +9,25 @@
  * canceled by etcd) or a revision going backwards (etcd restored from a backup) is one more re-read.
  */
 import { hostname } from 'node:os';
-import { type Etcd3, EtcdLeaseInvalidError, type IKeyValue, type Lease, type Watcher } from 'etcd3';
-import type { Config, EtcdConfig } from '../config/index.js';
+import type { Etcd3, Watcher } from 'etcd3';
+import type { EtcdConfig } from '../config/index.js';
 import type { ReloadResult } from '../service.js';
-import { clusterKeys, configHash, createEtcdClient, describeEtcdError, toEtcdError } from './etcd-client.js';
+import { closeWatch, openWatch } from './config-watch.js';
+import { clusterKeys, createEtcdClient, describeEtcdError, toEtcdError, withTimeout } from './etcd-client.js';
 import { writeLastGood } from './last-good.js';
 import type { NodeRecord } from './record.js';
+import { RecordKeeper } from './record-keeper.js';
+import {
+  type Checked,
+  type ClusterLog,
+  type ConfigTarget,
+  type InitialState,
+  type SharedRead,
+  type SharedVersion,
+  sameVersion,
+  versionOf,
+} from './shared-version.js';
 import { type ClusterView, readClusterView } from './view.js';
-
-/** What the source applies versions to: a Service. */
-export interface ConfigTarget {
-  apply(config: Config, origin: string): Promise<ReloadResult>;
-}
-
-/** Where the source writes its records (pino's logger fits). */
-export interface ClusterLog {
-  info(record: Record<string, unknown>): void;
-  warn(record: Record<string, unknown>): void;
-  error(record: Record<string, unknown>): void;
-}
-
-/** One version of the shared document. */
-export interface SharedVersion {
-  text: string;
-  /** etcd mod revision of the key. */
-  revision: number;
-  hash: string;
-}
-
-/** A read of the key: the version (undefined when the key does not exist) and etcd's revision then. */
-export interface SharedRead {
-  version: SharedVersion | undefined;
-  storeRevision: number;
-}
-
-export interface Checked {
-  config?: Config;
-  /** `file:line:col: message` each. */
-  problems: string[];
-}
 
 export interface EtcdSourceOptions {
   etcd: EtcdConfig;
@@ -64,37 +44,8 @@ export interface EtcdSourceOptions {
   backoff?: { initialMs: number; maxMs: number };
 }
 
-/** How the node starts serving: the version in force, and whether the newest one was refused. */
-export interface InitialState {
-  applied: SharedVersion;
-  /** A read made at boot (the node is connected); undefined when etcd was out of reach. */
-  read?: SharedRead;
-  /** Problems of the newest version, when it was refused (or missing). */
-  rejected?: { revision: number | null; problems: string[] };
-  /** Why etcd was out of reach at boot. */
-  unreachable?: string;
-}
-
 /** A node reconnects quickly: a push made just after etcd's return must reach it within seconds. */
 const DEFAULT_BACKOFF = { initialMs: 100, maxMs: 1000 };
-
-function versionOf(kv: IKeyValue): SharedVersion {
-  const text = kv.value.toString();
-  return { text, revision: Number(kv.mod_revision), hash: configHash(text) };
-}
-
-function sameVersion(a: SharedVersion | null, b: SharedVersion | null): boolean {
-  return a === null || b === null ? a === b : a.revision === b.revision && a.hash === b.hash;
-}
-
-function timeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms (DEADLINE_EXCEEDED)`)), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
-}
 
 export class EtcdConfigSource {
   readonly client: Etcd3;
@@ -102,7 +53,7 @@ export class EtcdConfigSource {
   private log: ClusterLog;
   private target: ConfigTarget | undefined;
   private watcher: Watcher | undefined;
-  private lease: Lease | undefined;
+  private readonly keeper: RecordKeeper;
   private connected = false;
   private stopped = false;
   private unreachableSince: string | undefined;
@@ -118,10 +69,7 @@ export class EtcdConfigSource {
   private queue: Promise<unknown> = Promise.resolve();
   private latestOffer = 0;
   private retryTimer: NodeJS.Timeout | undefined;
-  private keepaliveTimer: NodeJS.Timeout | undefined;
   private backoffMs: number;
-  private writing: Promise<void> | undefined;
-  private writeAgain = false;
   private resyncing: Promise<void> | undefined;
 
   constructor(private readonly options: EtcdSourceOptions) {
@@ -129,6 +77,16 @@ export class EtcdConfigSource {
     this.keys = clusterKeys(options.etcd.prefix);
     this.log = options.log;
     this.backoffMs = (options.backoff ?? DEFAULT_BACKOFF).initialMs;
+    this.keeper = new RecordKeeper({
+      client: this.client,
+      key: this.keys.node(options.nodeId),
+      leaseTtlMs: options.etcd.lease_ttl,
+      callMs: options.etcd.dial_timeout,
+      endpoints: options.etcd.endpoints,
+      canWrite: () => this.connected && !this.stopped && this.target !== undefined,
+      record: () => this.record(),
+      trouble: (error) => this.trouble(error),
+    });
   }
 
   /** `etcd:<prefix>/config`: how problems and logs name the shared document. */
@@ -175,13 +133,10 @@ export class EtcdConfigSource {
       void (fromEtcd ? this.saveLastGood(initial.applied) : Promise.resolve())
         .then(() => this.watchFrom(watchFrom))
         .then(
-          () => this.writeRecord(),
+          () => this.keeper.write(),
           (error: unknown) => this.trouble(error),
         );
     }
-    const ttlMs = this.options.etcd.lease_ttl;
-    this.keepaliveTimer = setInterval(() => void this.keepalive(), Math.max(500, ttlMs / 3));
-    this.keepaliveTimer.unref();
   }
 
   /** This node's record, as it stands. */
@@ -214,7 +169,10 @@ export class EtcdConfigSource {
   async cluster(): Promise<{ node: NodeRecord; error?: string } & Partial<ClusterView>> {
     const node = this.record();
     try {
-      return { node, ...(await timeout(readClusterView(this.client, this.options.etcd.prefix), this.callMs, 'etcd')) };
+      return {
+        node,
+        ...(await withTimeout(readClusterView(this.client, this.options.etcd.prefix), this.callMs, 'etcd')),
+      };
     } catch (error) {
       return { node, error: `cannot read the cluster from etcd: ${describeEtcdError(error)}` };
     }
@@ -240,16 +198,10 @@ export class EtcdConfigSource {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.retryTimer);
-    clearInterval(this.keepaliveTimer);
-    await this.queue.catch(() => undefined);
-    await this.writing;
+    await this.queue;
     await this.dropWatcher();
     // Revoking the lease removes the record at once: a stopped node leaves the status table now.
-    const lease = this.lease;
-    this.lease = undefined;
-    if (lease !== undefined && this.connected)
-      await timeout(lease.revoke(), this.callMs, 'lease revoke').catch(() => lease.release());
-    else lease?.release();
+    await this.keeper.leave(this.connected);
     this.client.close();
   }
 
@@ -332,7 +284,7 @@ export class EtcdConfigSource {
   /** State changed: the record says so (when etcd can hear it). */
   private changed(): void {
     this.updatedAt = new Date().toISOString();
-    void this.writeRecord();
+    void this.keeper.write();
   }
 
   private async saveLastGood(version: SharedVersion): Promise<void> {
@@ -357,43 +309,24 @@ export class EtcdConfigSource {
 
   private async watchFrom(revision: number): Promise<void> {
     await this.dropWatcher();
-    const watcher = this.client.watch().key(this.keys.config).startRevision(String(revision)).watcher();
-    this.watcher = watcher;
-    try {
-      await timeout(
-        new Promise<void>((resolve, reject) => {
-          watcher.once('connected', () => resolve());
-          watcher.once('disconnected', reject);
-          watcher.once('error', reject);
-        }),
-        this.callMs,
-        'etcd watch',
-      );
-    } catch (error) {
-      if (this.watcher === watcher) await this.dropWatcher();
-      throw error;
-    }
-    watcher.removeAllListeners('disconnected').removeAllListeners('error');
-    watcher.on('put', (kv: IKeyValue) => {
-      this.storeRevision = Math.max(this.storeRevision, Number(kv.mod_revision));
-      void this.enqueue(versionOf(kv));
-    });
-    watcher.on('delete', () => void this.enqueue(null));
-    watcher.on('disconnected', (error: Error) => this.trouble(error));
-    // etcd canceled the watch (a compacted start revision, lost permission): read again, watch again.
-    watcher.on('error', (error: Error) => {
-      this.log.warn({ msg: 'etcd canceled the watch: reading the shared configuration again', error: error.message });
-      void this.resync().catch((failure: unknown) => this.trouble(failure));
+    this.watcher = await openWatch(this.client, this.keys.config, revision, this.callMs, {
+      put: (kv) => {
+        this.storeRevision = Math.max(this.storeRevision, Number(kv.mod_revision));
+        void this.enqueue(versionOf(kv));
+      },
+      delete: () => void this.enqueue(null),
+      disconnected: (error) => this.trouble(error),
+      canceled: (error) => {
+        this.log.warn({ msg: 'etcd canceled the watch: reading the shared configuration again', error: error.message });
+        void this.resync().catch((failure: unknown) => this.trouble(failure));
+      },
     });
   }
 
   private async dropWatcher(): Promise<void> {
     const watcher = this.watcher;
     this.watcher = undefined;
-    if (watcher === undefined) return;
-    watcher.removeAllListeners();
-    watcher.on('error', () => undefined);
-    await timeout(watcher.cancel(), this.callMs, 'watch cancel').catch(() => undefined);
+    if (watcher !== undefined) await closeWatch(watcher, this.callMs);
   }
 
   /** etcd is out of reach: one warning per state change, then reconnect with back-off. */
@@ -465,64 +398,6 @@ export class EtcdConfigSource {
       this.updatedAt = new Date().toISOString();
     }
     await handled;
-    await this.writeRecord();
-  }
-
-  // --- the record and its lease ---
-
-  private async ensureLease(): Promise<Lease> {
-    if (this.lease !== undefined && !this.lease.revoked()) return this.lease;
-    const ttlSeconds = Math.max(1, Math.round(this.options.etcd.lease_ttl / 1000));
-    const lease = this.client.lease(ttlSeconds, { autoKeepAlive: false });
-    lease.on('lost', () => {
-      if (this.lease === lease) this.lease = undefined;
-    });
-    await lease.grant();
-    this.lease = lease;
-    return lease;
-  }
-
-  /** Puts the record (one write at a time; a change during a write writes again after it). */
-  private writeRecord(): Promise<void> {
-    if (!this.connected || this.stopped) return Promise.resolve();
-    if (this.writing !== undefined) {
-      this.writeAgain = true;
-      return this.writing;
-    }
-    this.writing = (async () => {
-      let leaseRetries = 1;
-      do {
-        this.writeAgain = false;
-        try {
-          const lease = await this.ensureLease();
-          await lease.put(this.keys.node(this.options.nodeId)).value(JSON.stringify(this.record())).exec();
-        } catch (error) {
-          if (error instanceof EtcdLeaseInvalidError && leaseRetries-- > 0) {
-            this.lease = undefined;
-            this.writeAgain = true;
-          } else {
-            this.trouble(error);
-            return;
-          }
-        }
-      } while (this.writeAgain && this.connected && !this.stopped);
-    })().finally(() => {
-      this.writing = undefined;
-    });
-    return this.writing;
-  }
-
-  /** Keeps the lease (and so the record) alive; a lost lease means a new one and the record again. */
-  private async keepalive(): Promise<void> {
-    const lease = this.lease;
-    if (!this.connected || this.stopped || lease === undefined || this.writing !== undefined) return;
-    try {
-      await timeout(lease.keepaliveOnce({ deadline: Date.now() + this.callMs }), this.callMs, 'lease keepalive');
-    } catch (error) {
-      if (error instanceof EtcdLeaseInvalidError) {
-        if (this.lease === lease) this.lease = undefined;
-        await this.writeRecord();
-      } else this.trouble(toEtcdError(error, this.options.etcd.endpoints));
-    }
+    await this.keeper.write();
   }
 }

@@ -18,8 +18,9 @@ import { CliError, formatProblem } from '../errors.js';
 import type { LogFormat } from '../observe/index.js';
 import { Service } from '../service.js';
 import { describeEtcdError } from './etcd-client.js';
-import { type ClusterLog, EtcdConfigSource, type InitialState, type SharedRead } from './etcd-source.js';
+import { EtcdConfigSource } from './etcd-source.js';
 import { lastGoodPath, readLastGood } from './last-good.js';
+import type { ClusterLog, InitialState, SharedRead } from './shared-version.js';
 
 export interface ClusterNode {
   readonly service: Service;
