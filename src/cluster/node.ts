@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { isMap, isScalar, parseDocument } from 'yaml';
 import {
   type ClusterConfig,
   type Config,
@@ -35,6 +36,8 @@ export interface NodeFile {
   /** The node's keys with its file paths made absolute: the overrides of every shared version. */
   overrides: Record<string, unknown>;
   cluster: ClusterConfig & { etcd: EtcdConfig };
+  /** Other top-level keys of the file: the shared document supplies them, so they are not used. */
+  ignored: string[];
 }
 
 /**
@@ -100,7 +103,13 @@ export async function readNodeFile(file: string, env: NodeJS.ProcessEnv = proces
   const { overrides, cluster } = anchorPaths(checked.raw, file);
   const etcd = cluster.etcd;
   if (etcd === undefined) throw new CliError(`${file}: a cluster node file needs cluster.etcd (endpoints, prefix)`, 1);
-  return { overrides, cluster: { ...cluster, etcd } };
+  const keys = parseDocument(text).contents;
+  const ignored = isMap(keys)
+    ? keys.items
+        .map((item) => String(isScalar(item.key) ? item.key.value : item.key))
+        .filter((key) => !(key in overrides))
+    : [];
+  return { overrides, cluster: { ...cluster, etcd }, ignored };
 }
 
 /** Starts a cluster node from its file; a CliError (exit 1 for a bad file, 2 for nothing to serve). */
@@ -112,6 +121,12 @@ export async function bootClusterNode(
   const node = await readNodeFile(file, env);
   const { etcd, data_dir: dataDir } = node.cluster;
   const log = new BootLog();
+  if (node.ignored.length > 0)
+    log.warn({
+      msg: 'keys of the node file not used: a cluster node takes them from the shared configuration in etcd',
+      file,
+      keys: node.ignored,
+    });
   let service: Service | undefined;
   const source = new EtcdConfigSource({
     etcd,

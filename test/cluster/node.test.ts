@@ -51,9 +51,15 @@ test('three nodes share one configuration through etcd', { skip: !etcdAvailable(
   };
 
   const first = await push(t, etcd.url, shared('blue', blue.url));
-  const nodes = await Promise.all(['gw-1', 'gw-2', 'gw-3'].map((id) => makeNode(t, id, etcd.url)));
+  // gw-1's file still holds keys of a whole configuration: they are named as not used.
+  const stale = 'upstreams: { old: { servers: [{ url: http://127.0.0.1:1 }] } }\n';
+  const nodes = await Promise.all(
+    ['gw-1', 'gw-2', 'gw-3'].map((id) => makeNode(t, id, etcd.url, id === 'gw-1' ? stale : '')),
+  );
   await Promise.all(nodes.map((node) => node.start()));
   assert.ok(await serves(nodes, 'blue'), 'every node serves the first version');
+  assert.match(nodes[0]!.cli.output(), /keys of the node file not used[^\n]*"keys":\["upstreams"\]/);
+  assert.doesNotMatch(nodes[1]!.cli.output(), /keys of the node file not used/);
   let revision = first;
 
   await t.test('a pushed configuration is served by all three within 2 s', async () => {
