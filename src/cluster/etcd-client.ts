@@ -55,8 +55,9 @@ export function createEtcdClient(etcd: Pick<EtcdConfig, 'endpoints' | 'dial_time
     hosts: [...etcd.endpoints],
     dialTimeout: timeoutMs,
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeoutMs }),
-    // Keepalive pings notice a silently dead etcd (host gone, network cut) on an idle watch stream.
-    grpcOptions: { 'grpc.keepalive_time_ms': 5000, 'grpc.keepalive_timeout_ms': Math.max(1000, timeoutMs) },
+    // Keepalive pings notice a silently dead etcd (host gone, network cut) on an idle watch stream;
+    // 10 s stays above etcd's --grpc-keepalive-min-time (5 s), below which it answers too_many_pings.
+    grpcOptions: { 'grpc.keepalive_time_ms': 10000, 'grpc.keepalive_timeout_ms': Math.max(1000, timeoutMs) },
     faultHandling: {
       host: passThrough,
       global: oncePerEndpoint(etcd.endpoints.length),
