@@ -121,7 +121,7 @@ test('an unreachable or wrong etcd URL is named with what to do', async (t) => {
   assert.match(invalid.stderr, /node\.yaml:3:23: expected a http:\/\/ or https:\/\/ URL, got "127\.0\.0\.1:2379"/);
 });
 
-test('a node with no valid shared configuration and no last good copy does not start', {
+test('a node with no valid shared configuration starts only from a last good copy', {
   skip: !etcdAvailable(),
 }, async (t) => {
   const etcd = await startEtcd();
@@ -139,6 +139,23 @@ test('a node with no valid shared configuration and no last good copy does not s
   assert.equal(invalid.code, 2);
   assert.match(invalid.stderr, /the shared configuration etcd:\/gatewise\/config \(revision \d+\) is invalid/);
   assert.match(invalid.stderr, /etcd:\/gatewise\/config:4:15: unknown upstream "app"/);
+
+  // Once the node has served a good version, a bad one at start is refused and the copy served.
+  const good = Number((await client.put(clusterKeys('/gatewise').config).value(GOOD).exec()).header.revision);
+  await node.start();
+  assert.equal(await node.cli.stop('SIGTERM'), 0);
+  const bad = Number((await client.put(clusterKeys('/gatewise').config).value(BAD).exec()).header.revision);
+  await node.start();
+  assert.match(node.cli.output(), /shared configuration rejected: serving the last good configuration/);
+  const own = (await (await fetch(`http://127.0.0.1:${node.adminPort}/api/cluster`)).json()) as {
+    node: NodeRecord;
+    config: { revision: number };
+  };
+  assert.equal(own.node.status, 'rejected');
+  assert.equal(own.node.applied_revision, good);
+  assert.equal(own.node.rejected_revision, bad);
+  assert.equal(own.config.revision, bad);
+  assert.match(own.node.error ?? '', /etcd:\/gatewise\/config:4:15: unknown upstream "app"/);
 });
 
 test('cluster status: rejecting, degraded and lagging nodes first', { skip: !etcdAvailable() }, async (t) => {
