@@ -334,7 +334,10 @@ export class Service {
     return { status: 200, body: { upstream: name, server: server.key, draining, inflight: server.inflight } };
   }
 
-  /** Re-reads the config file (or a cluster node's shared configuration) and swaps it in; an invalid one changes nothing. */
+  /**
+   * Re-reads the config file (a cluster node: its shared configuration) and swaps it in; an invalid
+   * one changes nothing.
+   */
   reload(): Promise<ReloadResult> {
     this.reloading ??= (this.options.source?.reload() ?? this.reloadFile()).finally(() => {
       this.reloading = undefined;
