@@ -29,6 +29,16 @@ export interface ServiceOptions {
   /** The file the config came from; reload reads it again. Undefined for the built-in demo. */
   configFile?: string | undefined;
   logFormat?: LogFormat | undefined;
+  /** A cluster node's shared configuration (etcd): reload reads it instead of a file. */
+  source?: ConfigSource | undefined;
+}
+
+/** Where a cluster node's configuration comes from instead of a file. */
+export interface ConfigSource {
+  /** Reads the configuration again and applies it (SIGHUP, `gatewise reload`, admin POST /api/reload). */
+  reload(): Promise<ReloadResult>;
+  /** This node's record and every node's (admin GET /api/cluster). */
+  cluster(): Promise<unknown>;
 }
 
 export type ReloadResult = { ok: true; generation: number } | { ok: false; problems: string[] };
@@ -59,6 +69,7 @@ export class Service {
   private admin: AdminServer | undefined;
   adminAddress = '';
   private reloading: Promise<ReloadResult> | undefined;
+  private applying: Promise<unknown> = Promise.resolve();
   private readonly startedAt = Date.now();
 
   constructor(private readonly options: ServiceOptions) {
@@ -212,6 +223,14 @@ export class Service {
           handle: async (_req, [name, index, action]) => this.drain(name!, Number(index), action === 'drain'),
         },
         {
+          method: 'GET',
+          path: '/api/cluster',
+          handle: async () =>
+            this.options.source === undefined
+              ? { status: 404, body: { error: 'this gateway is not a cluster node (its file has no cluster.etcd)' } }
+              : { status: 200, body: await this.options.source.cluster() },
+        },
+        {
           method: 'POST',
           path: '/api/reload',
           handle: async () => {
@@ -352,15 +371,18 @@ export class Service {
     return { status: 200, body: { upstream: name, server: server.key, draining, inflight: server.inflight } };
   }
 
-  /** Re-reads the config file and swaps it in; an invalid file changes nothing. */
+  /**
+   * Re-reads the config file (a cluster node: its shared configuration) and swaps it in; an invalid
+   * one changes nothing.
+   */
   reload(): Promise<ReloadResult> {
-    this.reloading ??= this.doReload().finally(() => {
+    this.reloading ??= (this.options.source?.reload() ?? this.reloadFile()).finally(() => {
       this.reloading = undefined;
     });
     return this.reloading;
   }
 
-  private async doReload(): Promise<ReloadResult> {
+  private async reloadFile(): Promise<ReloadResult> {
     const file = this.options.configFile;
     if (file === undefined) return { ok: false, problems: ['the built-in demo has no config file to reload'] };
     let config: Config;
@@ -372,6 +394,21 @@ export class Service {
       this.metrics.recordReload(false);
       return { ok: false, problems };
     }
+    return this.apply(config, file);
+  }
+
+  /**
+   * Swaps in a validated configuration exactly like a reload: in-flight requests finish on the old
+   * one. `origin` names where it came from in the log (a file, or `etcd:<key>@<revision>`). Calls
+   * are applied one after another.
+   */
+  apply(config: Config, origin: string): Promise<ReloadResult> {
+    const run = this.applying.then(() => this.swap(config, origin));
+    this.applying = run;
+    return run;
+  }
+
+  private async swap(config: Config, origin: string): Promise<ReloadResult> {
     try {
       // New managed servers start (closed to traffic until ready) before the new runtime routes to
       // them; removed ones stop once it no longer does.
@@ -380,7 +417,7 @@ export class Service {
       this.supervisor.regate();
       await this.supervisor.retire(removed);
       this.alerts.configure(config.alerts);
-      this.logs.logger.info({ msg: 'configuration reloaded', generation: rt.generation, file });
+      this.logs.logger.info({ msg: 'configuration reloaded', generation: rt.generation, file: origin });
       this.metrics.recordReload(true);
       return { ok: true, generation: rt.generation };
     } catch (error) {

@@ -19,6 +19,8 @@ const COMMANDS: Record<string, Loader> = {
   doctor: () => import('./doctor.js').then((m) => m.default as CommandDef),
   faults: () => import('./faults.js').then((m) => m.default as CommandDef),
   drill: () => import('./drill.js').then((m) => m.default as CommandDef),
+  config: () => import('./config.js').then((m) => m.default as CommandDef),
+  cluster: () => import('./cluster.js').then((m) => m.default as CommandDef),
 };
 
 const root = defineCommand({

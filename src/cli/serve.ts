@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { defineCommand } from 'citty';
+import { parseDocument } from 'yaml';
 import { type Config, loadConfigFile } from '../config/index.js';
 import { CliError, ConfigError } from '../errors.js';
 import type { LogFormat } from '../observe/index.js';
@@ -16,6 +18,11 @@ export default defineCommand({
     if (!args.config) {
       const { runDemo } = await import('../demo/run.js');
       return runDemo(logFormat);
+    }
+    if (await isClusterNodeFile(args.config)) {
+      const { bootClusterNode } = await import('../cluster/index.js');
+      const node = await bootClusterNode(args.config, { logFormat });
+      return runUntilSignal(node.service, () => node.source.stop());
     }
     let config: Config;
     try {
@@ -35,14 +42,34 @@ export default defineCommand({
   },
 });
 
-/** Serves until SIGTERM/SIGINT (graceful stop), reloading on SIGHUP. */
-export function runUntilSignal(service: Service): Promise<number> {
+/**
+ * A file with `cluster.etcd` is a cluster node's own file: its configuration comes from etcd. (Read
+ * here, so that an ordinary serve does not load the etcd client.)
+ */
+async function isClusterNodeFile(file: string): Promise<boolean> {
+  try {
+    return parseDocument(await readFile(file, 'utf8')).hasIn(['cluster', 'etcd']);
+  } catch {
+    return false; // unreadable: the ordinary load names the problem
+  }
+}
+
+/**
+ * Serves until SIGTERM/SIGINT (graceful stop), reloading on SIGHUP. `before` runs first on stop
+ * (a cluster node leaves the cluster before it stops serving).
+ */
+export function runUntilSignal(service: Service, before?: () => Promise<void>): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
     const stop = () => {
       if (stopping) return;
       stopping = true;
-      void service.stop().then(() => resolve(0));
+      void Promise.resolve(before?.())
+        .catch((error: unknown) =>
+          service.logs.logger.warn({ msg: 'could not leave the cluster cleanly', error: String(error) }),
+        )
+        .then(() => service.stop())
+        .then(() => resolve(0));
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
