@@ -1,4 +1,5 @@
-import { loadConfigFile } from '../config/index.js';
+import { readFile } from 'node:fs/promises';
+import { adminSchema, checkNodeText, loadConfigFile } from '../config/index.js';
 import { CliError } from '../errors.js';
 
 /** The arguments every command that talks to a running gateway takes. */
@@ -18,11 +19,19 @@ export async function adminTarget(args: { config?: string; admin?: string; token
   let address = args.admin ?? '127.0.0.1:9090';
   let token = args.token ?? process.env.GATEWISE_ADMIN_TOKEN ?? '';
   if (args.config && !args.admin) {
-    const config = await loadConfigFile(args.config);
-    address = config.admin.address;
-    token ||= config.admin.token ?? '';
+    const admin = await adminOf(args.config);
+    address = admin.address;
+    token ||= admin.token ?? '';
   }
   return { address, token };
+}
+
+/** The admin section of a whole config file, or of a cluster node's own file (no upstreams of its own). */
+async function adminOf(file: string): Promise<{ address: string; token?: string | undefined }> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  const node = text === undefined ? undefined : checkNodeText(text, file);
+  if (node?.raw !== undefined && !/^upstreams:/m.test(text!)) return adminSchema.parse(node.raw.admin ?? {});
+  return (await loadConfigFile(file)).admin;
 }
 
 /** A POST to the admin API; its JSON answer. An unreachable gateway is a CliError (exit 1). */

@@ -55,7 +55,7 @@ export type {
   UpstreamTlsConfig,
   WebsocketConfig,
 } from './schema.js';
-export { balanceNames, configSchema, logLevels } from './schema.js';
+export { adminSchema, balanceNames, configSchema, logLevels } from './schema.js';
 export type { Cidr, StatusRange } from './units.js';
 export {
   formatDuration,

@@ -12,6 +12,7 @@ import { runCommand } from 'citty';
 import statusCommand, { renderStatus, runStatus, type StatusJson } from '../../src/cli/status.js';
 import { parseConfigText } from '../../src/config/index.js';
 import { Service } from '../../src/service.js';
+import { runCli } from '../support/cli.js';
 import { startSwitchUpstream } from '../support/switch-upstream.js';
 
 type T = import('node:test').TestContext;
@@ -226,4 +227,21 @@ test('pending and firing alerts are listed under the table', async (t) => {
   assert.match(text, /\n {2}FIRING {3}GatewiseUpstreamDown \(critical\) api: Upstream api has no available server\n/);
   assert.match(text, /\n {2}PENDING {2}Slow \(warning\) api \/ 10\.0\.0\.1:80\n$/);
   assert.match(renderStatus(json, { color: true }), /\u001b\[31mFIRING \u001b\[0m/);
+});
+
+test("`gatewise status --config` also takes a cluster node's own file (its admin section)", async (t) => {
+  const { service } = await startService(t);
+  const dir = await mkdtemp(join(tmpdir(), 'gatewise-status-node-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'gw1.yaml');
+  await writeFile(
+    file,
+    `listen: [{ address: 127.0.0.1:0 }]
+admin: { address: ${service.adminAddress} }
+cluster: { etcd: { endpoints: [http://127.0.0.1:9] } }
+`,
+  );
+  const result = await runCli(['status', '--config', file, '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal((JSON.parse(result.stdout) as StatusJson).pid, process.pid);
 });

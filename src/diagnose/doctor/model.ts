@@ -2,6 +2,7 @@
  * The neutral model doctor checks read: the upstream targets of a gateway configuration, whether it
  * came from nginx or from Gatewise, with the settings that decide how each failure shows.
  */
+import type { ClusterFacts } from './cluster-model.js';
 import type { DoctorFinding } from './types.js';
 
 /** A place in a configuration file; line 0 when unknown. */
@@ -123,6 +124,8 @@ export interface DoctorModel {
   maxConnections?: { count: number; setting: string; perProcess: number; rlimitNofile?: number };
   /** Findings the reader itself made (include matched nothing, no resolver for a variable). */
   notes: DoctorFinding[];
+  /** A cluster node's file: where the shared configuration and state live. */
+  cluster?: ClusterFacts;
 }
 
 /** "api: 127.0.0.1:5000", the `target` of findings about one server. */

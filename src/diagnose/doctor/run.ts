@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { GatewayError } from '../../errors.js';
 import { type CheckContext, DOCTOR_CHECKS } from './checks/index.js';
+import { isNodeFile, loadClusterModel } from './cluster-model.js';
 import { loadGatewiseModel } from './gatewise-model.js';
 import { defaultLogAnalyzer } from './log.js';
 import { type DoctorModel, serverText } from './model.js';
@@ -36,7 +37,11 @@ export async function loadDoctorModel(options: DoctorOptions): Promise<DoctorMod
   if (options.config !== undefined && options.nginx !== undefined)
     throw new DoctorUsageError('give either a Gatewise configuration or an nginx configuration, not both');
   if (options.nginx !== undefined) return loadNginxModel(options.nginx, options.healthPath);
-  if (options.config !== undefined) return loadGatewiseModel(options.config, options.healthPath);
+  if (options.config !== undefined) {
+    if (await isNodeFile(options.config))
+      return loadClusterModel(options.config, options.healthPath, (message) => new DoctorUsageError(message));
+    return loadGatewiseModel(options.config, options.healthPath);
+  }
   throw new DoctorUsageError('no configuration to examine: give a Gatewise configuration or an nginx configuration');
 }
 

@@ -2,6 +2,7 @@
  * The doctor checks, in the order their findings are ranked within one severity. Adding a check is
  * adding a row (and a module).
  */
+import { clusterCheck } from './cluster.js';
 import { configCheck } from './config.js';
 import { dnsCheck } from './dns.js';
 import { httpCheck } from './http.js';
@@ -25,4 +26,5 @@ export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
   keepaliveCheck,
   listenersCheck,
   resourcesCheck,
+  clusterCheck,
 ];
