@@ -354,9 +354,14 @@ export class Service {
   /** Server-sent events: a snapshot at once, then one a second until the browser goes away. */
   private streamSnapshots(res: ServerResponse): void {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-    const push = () => res.write(`data: ${JSON.stringify(this.snapshot())}\n\n`);
-    push();
-    const timer = setInterval(push, 1000);
+    // A cluster node adds the nodes' records (one etcd read per push; none when etcd is away).
+    const push = async () => {
+      const cluster = await this.options.source?.cluster().catch(() => null);
+      if (!res.destroyed)
+        res.write(`data: ${JSON.stringify({ ...this.snapshot(), ...(cluster ? { cluster } : {}) })}\n\n`);
+    };
+    void push();
+    const timer = setInterval(() => void push(), 1000);
     timer.unref();
     res.once('close', () => clearInterval(timer));
   }

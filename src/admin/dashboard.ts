@@ -3,7 +3,8 @@
  * server-sent events of `/api/stream`. It shows every upstream and server (state, in-flight, rates,
  * latency), a chart of requests and errors by root cause over the last minutes, the recent failures
  * with their diagnosis (click one for everything known about it), the recent events, and the alerts
- * pending or firing, and the managed processes (click one for its last output lines).
+ * pending or firing, the managed processes (click one for its last output lines), and on a cluster
+ * node every node's record.
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
@@ -58,6 +59,9 @@ export const DASHBOARD_HTML = `<!doctype html>
   </section>
   <section id="chart"><h2>Requests and errors by cause (last minutes)</h2><div id="chart-body"></div><div class="legend" id="legend"></div></section>
   <section id="events"><h2>Events</h2><ul></ul></section>
+  <section class="wide" id="cluster" hidden><h2>Cluster nodes</h2>
+    <table><thead><tr><th>node</th><th>status</th><th class="num">revision</th><th>config hash</th><th>updated</th><th>error</th></tr></thead><tbody></tbody></table>
+  </section>
   <section class="wide" id="processes" hidden><h2>Managed processes</h2>
     <table><thead><tr><th>upstream / server</th><th>state</th><th class="num">pid</th><th class="num">restarts</th><th class="num">memory</th><th>last exit</th></tr></thead><tbody></tbody></table>
     <pre id="proc-lines"></pre>
@@ -183,6 +187,15 @@ export const DASHBOARD_HTML = `<!doctype html>
     showLines(p);
   });
 
+  function renderCluster(cluster) {
+    $('#cluster').hidden = !cluster;
+    if (!cluster) return;
+    const current = cluster.config ? cluster.config.revision : null;
+    $('#cluster tbody').innerHTML = (cluster.nodes ?? []).map((n) => '<tr><td>' + esc(n.node_id) + '</td><td class="state ' + (n.status === 'ok' && !n.lagging ? 'up' : n.status === 'rejected' ? 'down' : 'warn') + '">' +
+      esc(n.status + (n.lagging ? ', lagging' : '')) + '</td><td class="num">' + esc(n.applied_revision) + (current !== null ? ' / ' + esc(current) : '') + '</td><td>' + esc(n.config_hash) + '</td><td>' +
+      esc(String(n.updated_at).slice(11, 19)) + '</td><td>' + esc(n.error ?? '') + '</td></tr>').join('');
+  }
+
   function apply(snapshot) {
     $('#meta').textContent = 'pid ' + snapshot.status.pid + ' · config generation ' + snapshot.status.config_generation + ' · ' + snapshot.status.connections + ' client connections · ' + new Date(snapshot.time).toLocaleTimeString();
     renderServers(snapshot.status);
@@ -191,6 +204,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     renderEvents(snapshot.events);
     renderAlerts(snapshot.alerts);
     renderProcesses(snapshot.processes);
+    renderCluster(snapshot.cluster);
   }
 
   const source = new EventSource('/api/stream' + q);

@@ -10,6 +10,8 @@ import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
 import { startUpstream } from '../../src/drill/upstreams.js';
+import { makeNode, push } from '../cluster/nodes.js';
+import { startEtcd } from '../support/etcd.js';
 import { freePort } from '../support/nginx.js';
 import { get } from '../support/raw-client.js';
 import { startService } from '../support/service.js';
@@ -121,4 +123,23 @@ routes: [{ match: { path: / }, upstream: app }]
   assert.match((await page.locator('#proc-lines').textContent()) ?? '', /booting/);
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: `${ARTIFACTS}dashboard-processes.png`, fullPage: true });
+});
+
+test("on a cluster node, the dashboard lists every node's record and revision", async (t) => {
+  const etcd = await startEtcd();
+  t.after(() => etcd.stop());
+  const backend = await startUpstream('ok', { name: 'a' });
+  t.after(() => backend.close());
+  const revision = await push(
+    t,
+    etcd.url,
+    `upstreams:\n  api: { servers: [{ url: ${backend.url} }] }\nroutes: [{ upstream: api }]\n`,
+  );
+  const node = await makeNode(t, 'gw-dash', etcd.url);
+  await node.start();
+  const page = await openPage(t);
+  await page.goto(`http://127.0.0.1:${node.adminPort}/`);
+  await page.waitForSelector('#cluster tbody tr', { timeout: 10000 });
+  const row = (await page.locator('#cluster tbody tr').first().textContent()) ?? '';
+  assert.match(row, new RegExp(`^gw-dashok${revision} / ${revision}[0-9a-f]{16}`));
 });
