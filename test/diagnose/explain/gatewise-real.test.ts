@@ -4,17 +4,15 @@
  * Proxy-Status, with the cause Gatewise found.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseConfigText } from '../../../src/config/index.js';
 import { explainLine } from '../../../src/diagnose/explain/index.js';
 import { analyzeLog } from '../../../src/diagnose/log-analysis.js';
-import { type StartedUpstream, startUpstream } from '../../../src/drill/upstreams.js';
 import { Service } from '../../../src/service.js';
-import { freePort } from '../../support/nginx.js';
 import { get } from '../../support/raw-client.js';
+import { startBrokenUpstreams } from './broken-upstreams.js';
 
 interface Scenario {
   name: string;
@@ -59,21 +57,7 @@ const SCENARIOS: readonly Scenario[] = [
 ];
 
 test("explain reads Gatewise's own log lines for every failure", async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'gatewise-explain-gw-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const upstreams: StartedUpstream[] = [];
-  t.after(() => Promise.all(upstreams.map((u) => u.close())));
-  const started = async (u: Promise<StartedUpstream>): Promise<StartedUpstream> => {
-    const upstream = await u;
-    upstreams.push(upstream);
-    return upstream;
-  };
-  const refused = await started(startUpstream('refuse'));
-  const ok = await started(startUpstream('ok'));
-  const hang = await started(startUpstream('hang'));
-  const tls = await started(startUpstream('tls'));
-  const huge = await started(startUpstream('huge_head', { headBytes: 70_000 }));
-  const wrongPort = await freePort();
+  const { dir, refused, ok, hang, tls, huge, wrongPort } = await startBrokenUpstreams(t, 'gw', 70_000);
   const logFile = join(dir, 'gatewise.log');
   const upstream = (name: string, url: string): string =>
     `  ${name}:\n    servers: [{ url: "${url}" }]\n    timeouts: { connect: 2s, read: 300ms }\n    retries: { attempts: 1 }\n`;

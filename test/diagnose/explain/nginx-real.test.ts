@@ -4,14 +4,13 @@
  * the cause from that line alone.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type Explanation, explainLine } from '../../../src/diagnose/explain/index.js';
-import { type StartedUpstream, startUpstream } from '../../../src/drill/upstreams.js';
 import { freePort, startNginx } from '../../support/nginx.js';
 import { get } from '../../support/raw-client.js';
+import { startBrokenUpstreams } from './broken-upstreams.js';
 
 interface Scenario {
   name: string;
@@ -97,22 +96,8 @@ async function linesFor(errorLog: string, path: string): Promise<string[]> {
 }
 
 test('explain names the error and cause of every failure a real nginx logs', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'gatewise-explain-nginx-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const upstreams: StartedUpstream[] = [];
-  t.after(() => Promise.all(upstreams.map((u) => u.close())));
-  const started = async (u: Promise<StartedUpstream>): Promise<StartedUpstream> => {
-    const upstream = await u;
-    upstreams.push(upstream);
-    return upstream;
-  };
-  const refused = await started(startUpstream('refuse'));
-  const ok = await started(startUpstream('ok'));
-  const hang = await started(startUpstream('hang'));
-  const tls = await started(startUpstream('tls'));
-  const huge = await started(startUpstream('huge_head', { headBytes: 8192 }));
   // The wrong-port scenario: the backend listens on ok.port, nginx is told another, free port.
-  const wrongPort = await freePort();
+  const { dir, refused, ok, hang, tls, huge, wrongPort } = await startBrokenUpstreams(t, 'nginx', 8192);
   const missingSocket = join(dir, 'app.sock');
   const port = await freePort();
   const nginx = await startNginx(
