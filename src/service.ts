@@ -4,9 +4,9 @@
  */
 import type { ServerResponse } from 'node:http';
 import { AdminServer, DASHBOARD_HTML } from './admin/index.js';
-import { createSharedState, type SharedState } from './cluster/redis/index.js';
+import type { createSharedState, SharedState } from './cluster/redis/index.js';
 import { type Config, loadConfigFile, redactConfig } from './config/index.js';
-import { ConfigError, formatProblem } from './errors.js';
+import { ConfigError, formatProblem, GatewayError } from './errors.js';
 import {
   AlertEngine,
   createLogs,
@@ -29,6 +29,11 @@ export interface ServiceOptions {
   /** The file the config came from; reload reads it again. Undefined for the built-in demo. */
   configFile?: string | undefined;
   logFormat?: LogFormat | undefined;
+  /**
+   * Builds the Redis shared state when the config has `cluster.redis`. `Service.create` loads it
+   * (the Redis client is loaded only by nodes that use it).
+   */
+  sharedState?: typeof createSharedState | undefined;
   /** A cluster node's shared configuration (etcd): reload reads it instead of a file. */
   source?: ConfigSource | undefined;
 }
@@ -102,7 +107,9 @@ export class Service {
       output: (record) => this.logs.logger.info(record),
     });
     this.supervisor.adopt(config);
-    this.shared = createSharedState(config, {
+    if (config.cluster?.redis !== undefined && options.sharedState === undefined)
+      throw new GatewayError('GW_SERVICE_REDIS', 'cluster.redis is set: create the service with Service.create()');
+    this.shared = options.sharedState?.(config, {
       registry: this.metrics.register,
       warn: (record) => this.logs.logger.warn(record),
       info: (record) => this.logs.logger.info(record),
@@ -129,6 +136,13 @@ export class Service {
     this.alerts.configure(config.alerts);
     registerAlertMetrics(this.metrics.register, () => this.alerts);
     registerProcessMetrics(this.metrics.register, () => this.supervisor.list());
+  }
+
+  /** A Service, with the Redis shared state loaded when the config asks for it. */
+  static async create(options: ServiceOptions): Promise<Service> {
+    if (options.config.cluster?.redis === undefined || options.sharedState !== undefined) return new Service(options);
+    const { createSharedState } = await import('./cluster/redis/index.js');
+    return new Service({ ...options, sharedState: createSharedState });
   }
 
   async start(): Promise<void> {

@@ -31,7 +31,7 @@ export default defineCommand({
       if (error instanceof ConfigError) throw new CliError(`invalid configuration:\n${error.message}`, 1);
       throw error;
     }
-    const service = new Service({ config, configFile: args.config, logFormat });
+    const service = await Service.create({ config, configFile: args.config, logFormat });
     try {
       await service.start();
     } catch (error) {

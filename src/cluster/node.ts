@@ -148,7 +148,7 @@ export async function bootClusterNode(
     await source.stop();
     throw error;
   }
-  service = new Service({ config: boot.config, logFormat: options.logFormat, source });
+  service = await Service.create({ config: boot.config, logFormat: options.logFormat, source });
   try {
     await service.start();
   } catch (error) {

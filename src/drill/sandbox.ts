@@ -103,7 +103,7 @@ export class Sandbox {
         upstreamExtra,
       ),
     );
-    const service = new Service({ config: await loadConfigFile(file), configFile: file });
+    const service = await Service.create({ config: await loadConfigFile(file), configFile: file });
     const sandbox = new Sandbox(service, replicas, options.faults, dir, file, upstreamExtra);
     service.events.on((event) => sandbox.events.push({ atMs: Date.now(), event }));
     await service.start();

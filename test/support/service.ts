@@ -17,7 +17,7 @@ export interface TestService {
 /** `body` holds upstreams and routes (and may add an `admin:` block; a loopback one is used otherwise). */
 export async function startService(t: TestContext, body: string, name = 'test.yaml'): Promise<TestService> {
   const admin = /^admin:/m.test(body) ? '' : 'admin: { address: 127.0.0.1:0 }\n';
-  const service = new Service({
+  const service = await Service.create({
     config: parseConfigText(
       `listen: [{ address: 127.0.0.1:0 }]\n${admin}log: { access: false, level: error }\n${body}`,
       name,

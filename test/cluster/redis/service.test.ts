@@ -5,8 +5,9 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { checkConfigText } from '../../../src/config/index.js';
+import { checkConfigText, parseConfigText } from '../../../src/config/index.js';
 import { formatProblem } from '../../../src/errors.js';
+import { Service } from '../../../src/service.js';
 import { get } from '../../support/raw-client.js';
 import { startRedis } from '../../support/redis.js';
 import { startService } from '../../support/service.js';
@@ -58,4 +59,17 @@ routes:
   assert.deepEqual(problems.map(formatProblem), [
     'limits.yaml:6:36: scope: cluster shares the limit through Redis: set cluster.redis (or use scope: local)',
   ]);
+});
+
+test('the Redis client is loaded only for a config with cluster.redis, through Service.create', () => {
+  const config = parseConfigText(
+    `listen: [{ address: 127.0.0.1:0 }]
+upstreams:
+  api: { servers: [{ url: http://127.0.0.1:9 }] }
+routes: [{ upstream: api }]
+cluster: { redis: { url: redis://127.0.0.1:9 } }
+`,
+    'redis.yaml',
+  );
+  assert.throws(() => new Service({ config }), /cluster\.redis is set: create the service with Service\.create\(\)/);
 });
