@@ -2,7 +2,6 @@
  * A cluster node: is etcd reachable and how fast, is this machine's clock in step with etcd's, which
  * nodes reject or lag behind the shared configuration, and does Redis answer.
  */
-import { Redis } from 'ioredis';
 import { createEtcdClient, describeEtcdError, withTimeout } from '../../../cluster/etcd-client.js';
 import { readClusterView } from '../../../cluster/view.js';
 import { formatMs } from '../probes/index.js';
@@ -109,6 +108,7 @@ async function records(ctx: CheckContext): Promise<DoctorFinding[]> {
 async function redis(ctx: CheckContext): Promise<DoctorFinding[]> {
   const config = ctx.model.cluster?.redis;
   if (config === undefined) return [];
+  const { Redis } = await import('ioredis');
   const client = new Redis(config.url, {
     lazyConnect: true,
     enableOfflineQueue: false,
