@@ -107,6 +107,18 @@ export class Service {
       output: (record) => this.logs.logger.info(record),
     });
     this.supervisor.adopt(config);
+    // A shared document pushed to etcd cannot know whether each node has Redis: a cluster-scoped
+    // limit on a node without it is the local limit, said once here rather than refused.
+    if (config.cluster?.redis === undefined) {
+      const routes = config.routes.flatMap((r, i) =>
+        r.rate_limit?.scope === 'cluster' ? [`#${i} ${r.match.path ?? '/'}`] : [],
+      );
+      if (routes.length > 0)
+        this.logs.logger.warn({
+          msg: 'rate_limit scope cluster without cluster.redis: these routes use the local limit',
+          routes,
+        });
+    }
     if (config.cluster?.redis !== undefined && options.sharedState === undefined)
       throw new GatewayError('GW_SERVICE_REDIS', 'cluster.redis is set: create the service with Service.create()');
     this.shared = options.sharedState?.(config, {

@@ -3,7 +3,6 @@ import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { alertChecks } from './alerts-checks.js';
 import { type CheckReporter, checks } from './check.js';
-import { clusterChecks } from './cluster-checks.js';
 import { expandEnvironment } from './env.js';
 import { readFailureReason, resolveFilePaths, tlsFilesCheck } from './files.js';
 import { errorMap, issuesToProblems } from './messages.js';
@@ -123,14 +122,7 @@ export function checkConfigText(
     },
     lineOf: (path) => locator.value(path).line,
   };
-  for (const check of [
-    ...checks,
-    ...resilienceChecks,
-    ...alertChecks,
-    ...runChecks,
-    ...clusterChecks,
-    tlsFilesCheck(file),
-  ])
+  for (const check of [...checks, ...resilienceChecks, ...alertChecks, ...runChecks, tlsFilesCheck(file)])
     check.run(data, reporter);
 
   if (problems.length > 0 || !result.success) return { problems: problems.sort(byPosition) };

@@ -1,12 +1,11 @@
 /**
  * A whole Service with `cluster.redis`: the shared state is wired in — a `scope: cluster` rate limit
- * keeps its bucket in Redis, and the config check asks for Redis when a route wants a cluster limit.
+ * keeps its bucket in Redis.
  */
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { checkConfigText, parseConfigText } from '../../../src/config/index.js';
-import { formatProblem } from '../../../src/errors.js';
+import { parseConfigText } from '../../../src/config/index.js';
 import { Service } from '../../../src/service.js';
 import { get } from '../../support/raw-client.js';
 import { startRedis } from '../../support/redis.js';
@@ -42,23 +41,6 @@ cluster:
   await client.connect();
   const keys = await client.keys('gatewise:rl:*');
   assert.equal(keys.length, 1, `one bucket in Redis: ${keys.join(', ')}`);
-});
-
-test('a cluster-scoped rate limit without cluster.redis is a config problem', () => {
-  const { problems } = checkConfigText(
-    `listen: [{ address: 127.0.0.1:8080 }]
-upstreams:
-  api: { servers: [{ url: http://127.0.0.1:5001 }] }
-routes:
-  - upstream: api
-    rate_limit: { rate: 10, scope: cluster }
-`,
-    'limits.yaml',
-    {},
-  );
-  assert.deepEqual(problems.map(formatProblem), [
-    'limits.yaml:6:36: scope: cluster shares the limit through Redis: set cluster.redis (or use scope: local)',
-  ]);
 });
 
 test('the Redis client is loaded only for a config with cluster.redis, through Service.create', () => {
