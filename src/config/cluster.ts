@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { duration, expected, filePath, integer, text } from './fields.js';
+import { duration, expected, filePath, text } from './fields.js';
 
 /**
  * The `cluster` section of a node's own file: where the shared configuration lives (etcd), where
@@ -50,10 +50,6 @@ export const clusterSchema = z.strictObject({
   redis: redisSchema.optional().describe('Shared state (cluster rate limits, ejection hints, alert de-duplication).'),
   data_dir: filePath().prefault('.gatewise').describe('Where the last good shared configuration is kept.'),
   hint_for: duration().prefault('30s').describe("Longest time another node's ejection hint keeps a server out here."),
-  workers: z
-    .union([integer(1, 256), z.literal('auto')])
-    .prefault(1)
-    .describe('Worker processes serving requests (node:cluster); auto = one per core.'),
 });
 
 /** The node's id: as configured, or hostname-pid. */
