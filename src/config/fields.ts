@@ -2,7 +2,7 @@ import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { isHostname, parseHostPort, parseServerUrl } from './addresses.js';
 import { didYouMean } from './suggest.js';
-import { parseCidr, parseDuration, parseSize, showValue } from './units.js';
+import { formatDuration, parseCidr, parseDuration, parseSize, showValue } from './units.js';
 
 /**
  * The leaf types of the configuration schema. Each carries the label that the generated config
@@ -72,7 +72,10 @@ export function duration(min = 1) {
     if (ms < min) {
       ctx.addIssue({
         code: 'custom',
-        message: `expected a duration greater than 0, got ${showValue(value)}`,
+        message:
+          min <= 1
+            ? `expected a duration greater than 0, got ${showValue(value)}`
+            : `expected a duration of at least ${formatDuration(min)}, got ${showValue(value)}`,
         input: value,
       });
       return z.NEVER;

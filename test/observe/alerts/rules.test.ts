@@ -199,3 +199,16 @@ test('`gatewise alerts export --prometheus` writes a file promtool accepts', asy
   assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
   assert.match(`${check.stdout}${check.stderr}`, /SUCCESS: 11 rules found/);
 });
+
+test('a duration below its key minimum names the minimum', () => {
+  assert.deepEqual(
+    problemsOf(`alerts:
+  evaluate_every: 5ms
+  rules: [{ name: X, error_ratio: { above: 5%, window: 10ms } }]
+`),
+    [
+      'alerts.yaml:7:19: expected a duration of at least 10ms, got "5ms"',
+      'alerts.yaml:8:56: expected a duration of at least 1s, got "10ms"',
+    ],
+  );
+});
