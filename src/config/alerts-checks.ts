@@ -1,6 +1,5 @@
 import { conditionKeys } from './alerts.js';
-import { type Check, entriesOf, field, itemsOf } from './check.js';
-import { didYouMean } from './suggest.js';
+import { type Check, field, itemsOf, knownUpstreamCheck } from './check.js';
 
 /** Cross-field checks of `alerts`: one condition per rule, known upstreams, one measure per ratio. */
 
@@ -19,22 +18,7 @@ const oneCondition: Check = {
   },
 };
 
-const knownUpstream: Check = {
-  name: 'an alert rule names a known upstream',
-  run(data, reporter) {
-    const names = entriesOf(field(data, 'upstreams')).map(([name]) => name);
-    if (names.length === 0) return;
-    itemsOf(field(data, 'alerts', 'rules')).forEach((rule, index) => {
-      const upstream = field(rule, 'upstream');
-      if (typeof upstream === 'string' && !names.includes(upstream)) {
-        reporter.report(
-          ['alerts', 'rules', index, 'upstream'],
-          `unknown upstream "${upstream}"${didYouMean(upstream, names)}`,
-        );
-      }
-    });
-  },
-};
+const knownUpstream = knownUpstreamCheck('an alert rule names a known upstream', ['alerts', 'rules']);
 
 const oneMeasure: Check = {
   name: 'an error ratio counts one thing',

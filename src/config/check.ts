@@ -64,20 +64,27 @@ function overlaps(a: HostPort, b: HostPort): boolean {
 const defaultAdmin = adminSchema.parse({});
 const defaultActiveHealth = activeHealthSchema.parse({});
 
-const routeUpstreams: Check = {
-  name: 'route names a known upstream',
-  run(data, reporter) {
-    const upstreams = field(data, 'upstreams');
-    if (entriesOf(upstreams).length === 0) return;
-    const names = entriesOf(upstreams).map(([name]) => name);
-    itemsOf(field(data, 'routes')).forEach((route, index) => {
-      const name = stringAt(route, 'upstream');
-      if (name !== undefined && !names.includes(name)) {
-        reporter.report(['routes', index, 'upstream'], `unknown upstream "${name}"${didYouMean(name, names)}`);
-      }
-    });
-  },
-};
+/**
+ * Every `upstream` key of the items of `list` (routes, alert rules) names an upstream of the config.
+ * Quiet when the config has no upstreams (the schema says so).
+ */
+export function knownUpstreamCheck(name: string, list: readonly PathSegment[]): Check {
+  return {
+    name,
+    run(data, reporter) {
+      const names = entriesOf(field(data, 'upstreams')).map(([upstream]) => upstream);
+      if (names.length === 0) return;
+      itemsOf(field(data, ...list)).forEach((item, index) => {
+        const upstream = stringAt(item, 'upstream');
+        if (upstream !== undefined && !names.includes(upstream)) {
+          reporter.report([...list, index, 'upstream'], `unknown upstream "${upstream}"${didYouMean(upstream, names)}`);
+        }
+      });
+    },
+  };
+}
+
+const routeUpstreams = knownUpstreamCheck('route names a known upstream', ['routes']);
 
 const listenAddresses: Check = {
   name: 'listen addresses are distinct, and distinct from the admin address',

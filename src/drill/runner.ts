@@ -1,5 +1,5 @@
 /**
- * Runs one drill scenario in a fresh sandbox: steady load, warm-up, inject, hold, remove, wait for
+ * Runs one drill scenario against its target (a fresh sandbox, or a running Gatewise): steady load, warm-up, inject, hold, remove, wait for
  * recovery; then the verdict — client-visible errors against the expectation, the failures classified
  * as expected, time to detect, the alert fired and resolved, time to recover — and the timeline the
  * reports draw.
@@ -142,7 +142,6 @@ export async function runScenario(
 ): Promise<ScenarioResult> {
   const load = new SteadyLoad(target.gatewayOrigin, { rps: scenario.rps ?? timings.rps, concurrency: 8, path: '/' });
   const ctx: ScenarioContext = { target, load, cleanup: [], notes: [] };
-  const sandbox = target;
   const startMs = Date.now();
   const marks: TimelineMark[] = [];
   const mark = (kind: TimelineMark['kind'], label: string, atMs = Date.now()) =>
@@ -164,11 +163,11 @@ export async function runScenario(
     progress('  remove the fault, wait for recovery');
     await scenario.remove(ctx);
     mark('removed', 'fault removed', removeMs);
-    const recovered = scenario.recovered ?? (() => sandbox.allAvailable());
+    const recovered = scenario.recovered ?? (() => target.allAvailable());
     const deadline = Date.now() + timings.recoverTimeoutMs;
     const alertName = expectedAlert(scenario, target);
     while (Date.now() < deadline) {
-      const alertDone = alertName === undefined || alertResolved(sandbox.events, alertName, injectMs);
+      const alertDone = alertName === undefined || alertResolved(target.events, alertName, injectMs);
       if (recoveredAt === null && recovered(ctx)) recoveredAt = Date.now();
       if (recoveredAt !== null && alertDone) break;
       await delay(50);
@@ -216,7 +215,7 @@ function verdict(
   ctx: ScenarioContext,
   run: { startMs: number; injectMs: number; removeMs: number; recoveredAt: number | null; marks: TimelineMark[] },
 ): ScenarioResult {
-  const { target: sandbox, load } = ctx;
+  const { target, load } = ctx;
   const { startMs, injectMs, removeMs, recoveredAt, marks } = run;
   const samples = load.samples;
   const clientErrors = samples.filter(isClientError);
@@ -238,7 +237,7 @@ function verdict(
         },
   );
 
-  const failures = failureDelta(sandbox, injectMs);
+  const failures = failureDelta(target, injectMs);
   const seenText =
     Object.entries(failures)
       .map(([k, n]) => `${k} ×${n}`)
@@ -257,7 +256,7 @@ function verdict(
 
   let detectMs: number | null = null;
   if (expect.detected) {
-    const found = sandbox.events.find((e) => e.atMs >= injectMs && expect.detected!(e.event));
+    const found = target.events.find((e) => e.atMs >= injectMs && expect.detected!(e.event));
     detectMs = found ? found.atMs - injectMs : null;
     if (found) marks.push({ t: found.atMs - startMs, kind: 'detect', label: `detected: ${describe(found.event)}` });
     checks.push({
@@ -269,12 +268,12 @@ function verdict(
 
   let alertFiredMs: number | null = null;
   let alertResolvedMs: number | null = null;
-  const alertName = expectedAlert(scenario, sandbox);
+  const alertName = expectedAlert(scenario, target);
   if (alertName !== undefined) {
-    const fired = alertEvents(sandbox.events, alertName, 'firing', injectMs)[0];
+    const fired = alertEvents(target.events, alertName, 'firing', injectMs)[0];
     // The alert may resolve and fire again while the fault holds (an ejection running out): what
     // counts is that it fired, and that its last state is resolved.
-    const transitions = sandbox.events.filter(
+    const transitions = target.events.filter(
       (e) =>
         e.atMs >= injectMs &&
         e.event.kind === 'alert' &&
@@ -320,7 +319,7 @@ function verdict(
   if (healedAt !== null) marks.push({ t: healedAt - startMs, kind: 'recovered', label: 'healed' });
   if (scenario.verify) checks.push(...scenario.verify(ctx, { injectMs, removeMs }));
 
-  for (const e of sandbox.events) {
+  for (const e of target.events) {
     if (e.atMs < startMs) continue;
     const k = e.event.kind;
     if (k === 'ejected' || k === 'restored' || k === 'health' || k === 'process' || k === 'breaker')
@@ -342,7 +341,7 @@ function verdict(
     recoverMs,
     failures,
     notes: ctx.notes,
-    timeline: { bucketMs: BUCKET_MS, durationMs, buckets: buckets(samples, sandbox, startMs, durationMs), marks },
+    timeline: { bucketMs: BUCKET_MS, durationMs, buckets: buckets(samples, target, startMs, durationMs), marks },
   };
 }
 
@@ -357,8 +356,8 @@ function summarizeErrors(errors: readonly Sample[]): string {
 }
 
 /** Failed tries from the injection on, by type/cause. */
-function failureDelta(sandbox: DrillTarget, fromMs: number): Record<string, number> {
-  const points = sandbox.failures;
+function failureDelta(target: DrillTarget, fromMs: number): Record<string, number> {
+  const points = target.failures;
   const before = [...points].reverse().find((p) => p.atMs <= fromMs)?.totals ?? {};
   const last = points[points.length - 1]?.totals ?? {};
   const out: Record<string, number> = {};
@@ -371,7 +370,7 @@ function failureDelta(sandbox: DrillTarget, fromMs: number): Record<string, numb
 
 function buckets(
   samples: readonly Sample[],
-  sandbox: DrillTarget,
+  target: DrillTarget,
   startMs: number,
   durationMs: number,
 ): TimelineBucket[] {
@@ -390,7 +389,7 @@ function buckets(
   }
   // Failed tries per bucket: differences of the sampled totals, attributed by cause.
   let previous: Record<string, number> | undefined;
-  for (const point of sandbox.failures) {
+  for (const point of target.failures) {
     if (point.atMs < startMs) {
       previous = point.totals;
       continue;

@@ -9,7 +9,7 @@ import { runDoctor } from '../diagnose/doctor/index.js';
 import type { Stamped } from '../observe/index.js';
 import type { Check, Scenario, ScenarioContext } from './runner.js';
 import { freePort, type Sandbox } from './sandbox.js';
-import { startUpstream } from './upstreams.js';
+import { startUpstream, type UpstreamBehaviour } from './upstreams.js';
 
 const R0 = 0;
 
@@ -28,6 +28,17 @@ function sandboxOf(ctx: ScenarioContext): Sandbox {
 async function retargetR0(ctx: ScenarioContext, url: string): Promise<void> {
   await sandboxOf(ctx).retarget(R0, { kind: 'url', url });
   ctx.notes.push(`server r0 pointed at ${url} (config reload)`);
+}
+
+/** Starts a misbehaving upstream for the fault (closed after it) and points replica 0 at it. */
+async function retargetR0ToUpstream(
+  ctx: ScenarioContext,
+  behaviour: UpstreamBehaviour,
+  urlOf: (url: string) => string = (url) => url,
+): Promise<void> {
+  const upstream = await startUpstream(behaviour);
+  ctx.cleanup.push(() => upstream.close());
+  await retargetR0(ctx, urlOf(upstream.url));
 }
 
 async function restoreR0(ctx: ScenarioContext): Promise<void> {
@@ -179,11 +190,7 @@ export const SCENARIOS: readonly Scenario[] = [
       detected: outOfRotation,
       alert: 'DrillServerDown',
     },
-    async inject(ctx) {
-      const blackhole = await startUpstream('full_backlog');
-      ctx.cleanup.push(() => blackhole.close());
-      await retargetR0(ctx, blackhole.url);
-    },
+    inject: (ctx) => retargetR0ToUpstream(ctx, 'full_backlog'),
     remove: restoreR0,
   },
   {
@@ -197,11 +204,7 @@ export const SCENARIOS: readonly Scenario[] = [
       detected: outOfRotation,
       alert: 'DrillServerDown',
     },
-    async inject(ctx) {
-      const tls = await startUpstream('tls');
-      ctx.cleanup.push(() => tls.close());
-      await retargetR0(ctx, tls.url.replace('https://', 'http://'));
-    },
+    inject: (ctx) => retargetR0ToUpstream(ctx, 'tls', (url) => url.replace('https://', 'http://')),
     remove: restoreR0,
   },
   {

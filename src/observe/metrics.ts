@@ -121,8 +121,6 @@ export class Metrics implements ExchangeObserver {
   private readonly byUpstream = new Map<string, UpstreamCells>();
   private readonly byFailure = new Map<string, CounterCell>();
   private source: (() => Gateway) | null = null;
-  /** The failure upstreamFailed just counted: exchangeDone follows at once for a final one. */
-  private lastFailure: Failure | null = null;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.register];
@@ -219,7 +217,6 @@ export class Metrics implements ExchangeObserver {
 
   upstreamFailed(ex: Exchange, failure: Failure): void {
     this.countFailure(failure);
-    this.lastFailure = failure;
     if (failure.upstream === '') return;
     const up = this.upstreamCells(failure.upstream);
     if (failure.connectMs >= 0 && !ex.reused) up.connect.observe(failure.connectMs / 1000);
@@ -229,8 +226,7 @@ export class Metrics implements ExchangeObserver {
   exchangeDone(ex: Exchange): void {
     // A failure the gateway answered without an upstream try (no server available, load shed) was
     // not reported by upstreamFailed: it is counted here, once.
-    if (ex.failure !== null && ex.failure !== this.lastFailure) this.countFailure(ex.failure);
-    this.lastFailure = null;
+    if (ex.failure !== null && ex.failure !== ex.observedFailure) this.countFailure(ex.failure);
     const cells = this.routeCells(ex);
     const status = ex.status;
     if (status === CLIENT_CLOSED) cells.aborts.count++;

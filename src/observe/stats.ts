@@ -131,8 +131,6 @@ export class ServerStats implements ExchangeObserver {
   private readonly startedMs: number;
   private readonly servers = new Map<string, Map<string, ServerWindow>>();
   private readonly series = new Map<string, UpstreamSeriesWindow>();
-  /** The failure just counted by `upstreamFailed`: `exchangeDone` follows at once for a final one. */
-  private lastCounted: Failure | null = null;
 
   constructor(options: ServerStatsOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -141,7 +139,6 @@ export class ServerStats implements ExchangeObserver {
 
   upstreamFailed(ex: Exchange, failure: Failure): void {
     const bucketId = Math.floor(this.now() / STATS_BUCKET_MS);
-    this.lastCounted = failure;
     const server = ex.server;
     const upstream = ex.upstream?.name ?? failure.upstream;
     if (server !== null) {
@@ -158,8 +155,7 @@ export class ServerStats implements ExchangeObserver {
     if (upstream === null) return;
     const bucketId = Math.floor(this.now() / STATS_BUCKET_MS);
     const failure = ex.failure;
-    const alreadyCounted = failure !== null && failure === this.lastCounted;
-    this.lastCounted = null;
+    const alreadyCounted = failure !== null && failure === ex.observedFailure;
     const error = failure !== null || ex.status >= 500;
     const s = this.seriesOf(upstream.name);
     const seriesSlot = s.slot(bucketId);

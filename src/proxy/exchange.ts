@@ -124,6 +124,12 @@ export class Exchange implements UpstreamOwner {
   status = 0;
   bytesOut = 0;
   failure: Failure | null = null;
+  /**
+   * The last failure reported through the observer's `upstreamFailed`: when `failure` is this same
+   * value at `exchangeDone`, it was already counted there (an upstream try failed); otherwise the
+   * gateway answered it without a try (no server, load shed).
+   */
+  observedFailure: Failure | null = null;
   /** True from `start()` until the response is finished, aborted or answered with an error. */
   active = false;
 
@@ -157,6 +163,7 @@ export class Exchange implements UpstreamOwner {
     this.status = 0;
     this.bytesOut = 0;
     this.failure = null;
+    this.observedFailure = null;
     this.startedAt = preciseMs();
     this.guard = null;
     this.admitted = false;
@@ -782,6 +789,7 @@ export class Exchange implements UpstreamOwner {
       unixPath: server.kind === 'unix',
     });
     this.firstBytes = undefined;
+    this.observedFailure = failure;
     this.observer.upstreamFailed(this, failure);
     if (this.acquired) {
       this.acquired = false;
@@ -888,6 +896,7 @@ export class Exchange implements UpstreamOwner {
     // Whatever the low-level error, what the client experiences is an incomplete response.
     this.failure =
       failure.type === 'http_response_incomplete' ? failure : { ...failure, type: 'http_response_incomplete' };
+    this.observedFailure = this.failure;
     this.observer.upstreamFailed(this, this.failure);
     this.active = false;
     this.leave();

@@ -5,10 +5,10 @@
  * dashboard) and to every notifier. The proxy path is never touched: rules read counters and state.
  */
 import { createHash } from 'node:crypto';
-import type { AlertRuleConfig, AlertsConfig } from '../../config/alerts.js';
+import type { AlertRuleConfig, AlertsConfig, NotifierConfig } from '../../config/alerts.js';
 import type { Runtime } from '../../proxy/index.js';
 import type { UpstreamTotals } from '../metrics.js';
-import { type AlertMessage, Notifier, type NotifierStats } from './notify.js';
+import { type AlertMessage, Notifier, type NotifierStats, notifierName } from './notify.js';
 import { conditionOf, effectiveRules, evaluateRule, type ProcessFacts, windowOf } from './rules.js';
 import { expandTemplate } from './template.js';
 
@@ -99,19 +99,23 @@ export class AlertEngine {
   configure(config: AlertsConfig): void {
     this.rules = effectiveRules(config);
     // A notifier whose settings did not change is kept, with its queue, retries and counts.
-    const before = new Map(this.notifiers.map((n) => [JSON.stringify([n.name, n.config, this.everyMs]), n]));
+    const keyOf = (name: string, notifier: NotifierConfig, everyMs: number) =>
+      JSON.stringify([name, notifier, everyMs]);
+    const before = new Map(this.notifiers.map((n) => [keyOf(n.name, n.config, this.everyMs), n]));
     this.everyMs = config.evaluate_every;
     this.notifiers = config.notifiers.map((notifier, index) => {
-      const fresh = new Notifier(notifier, index, {
-        evaluateEveryMs: config.evaluate_every,
-        externalUrl: this.options.externalUrl,
-        now: this.now,
-        warn: this.options.warn,
-      });
-      const key = JSON.stringify([fresh.name, notifier, this.everyMs]);
+      const key = keyOf(notifierName(notifier, index), notifier, config.evaluate_every);
       const kept = before.get(key);
       before.delete(key);
-      return kept ?? fresh;
+      return (
+        kept ??
+        new Notifier(notifier, index, {
+          evaluateEveryMs: config.evaluate_every,
+          externalUrl: this.options.externalUrl,
+          now: this.now,
+          warn: this.options.warn,
+        })
+      );
     });
     for (const notifier of before.values()) notifier.close();
     this.longestWindowMs = Math.max(0, ...this.rules.map(windowOf));

@@ -104,7 +104,7 @@ export class Notifier {
     index: number,
     private readonly deps: NotifierDeps,
   ) {
-    this.name = config.name ?? `${config.type}_${index}`;
+    this.name = notifierName(config, index);
     this.stats = { name: this.name, type: config.type, sent: 0, failed: 0, dropped: 0, retries: 0, queued: 0 };
   }
 
@@ -232,6 +232,11 @@ export class Notifier {
       generatorURL: alert.generatorURL,
     };
   }
+}
+
+/** A notifier's name in logs and metrics: as configured, or `<type>_<position>`. */
+export function notifierName(config: NotifierConfig, index: number): string {
+  return config.name ?? `${config.type}_${index}`;
 }
 
 /** `http://am:9093` and `http://am:9093/` both mean its v2 API; a URL with a path is used as written. */
