@@ -132,7 +132,7 @@ export class RemoteTarget implements DrillTarget {
         const key = `${label(match[1]!, 'error_type')}/${label(match[1]!, 'cause')}`;
         totals[key] = (totals[key] ?? 0) + Number(match[2]);
       }
-      this.failures.push({ atMs: Date.now(), totals, requests: 0 });
+      this.failures.push({ atMs: Date.now(), totals });
       const ports = new Set(this.replicas.map((r) => r.proxyPort));
       this.available = status.upstreams
         .flatMap((u) => u.servers)

@@ -5,13 +5,13 @@
  * counts by cause over time.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile } from '../config/index.js';
 import type { Stamped } from '../observe/index.js';
 import { Service } from '../service.js';
+import { freePort } from './ports.js';
 import type { ToxiproxyClient } from './toxiproxy-client.js';
 
 const BACKEND = fileURLToPath(new URL('../demo/backend.js', import.meta.url));
@@ -48,18 +48,6 @@ export interface FailurePoint {
   atMs: number;
   /** Failed tries so far, by `type/cause`. */
   totals: Record<string, number>;
-  requests: number;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export class Sandbox {
@@ -169,13 +157,11 @@ export class Sandbox {
 
   private sampleFailures(): void {
     const totals: Record<string, number> = {};
-    let requests = 0;
-    for (const u of this.service.metrics.totals().values()) requests += u.requests;
     for (const failure of this.service.metrics.failureCounts()) {
       const key = `${failure.type}/${failure.cause}`;
       totals[key] = (totals[key] ?? 0) + failure.count;
     }
-    this.failures.push({ atMs: Date.now(), totals, requests });
+    this.failures.push({ atMs: Date.now(), totals });
   }
 }
 

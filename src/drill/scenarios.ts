@@ -7,8 +7,9 @@
 import * as net from 'node:net';
 import { runDoctor } from '../diagnose/doctor/index.js';
 import type { Stamped } from '../observe/index.js';
+import { freePort } from './ports.js';
 import type { Check, Scenario, ScenarioContext } from './runner.js';
-import { freePort, type Sandbox } from './sandbox.js';
+import type { Sandbox } from './sandbox.js';
 import { startUpstream, type UpstreamBehaviour } from './upstreams.js';
 
 const R0 = 0;

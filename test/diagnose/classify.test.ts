@@ -19,6 +19,7 @@ import {
   UpstreamError,
   type UpstreamErrorCode,
 } from '../../src/diagnose/index.js';
+import { freePort } from '../support/nginx.js';
 
 function ctxOf(overrides: Partial<ClassifyContext> = {}): ClassifyContext {
   return { phase: 'connect', upstream: 'api', server: '127.0.0.1:5001', attempt: 1, reused: false, ...overrides };
@@ -38,15 +39,6 @@ function errorOf(socket: Socket | TLSSocket): Promise<NodeJS.ErrnoException> {
     socket.once('error', (err: NodeJS.ErrnoException) => resolve(err));
     socket.once('close', () => reject(new Error('socket closed without an error')));
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  assert.ok(address && typeof address === 'object');
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
 }
 
 let certDir = '';

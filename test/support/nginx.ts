@@ -18,17 +18,7 @@ export function nginxAvailable(): boolean {
   return spawnSync('nginx', ['-v']).status === 0;
 }
 
-/** A free TCP port on 127.0.0.1 (bound then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../src/drill/ports.js';
 
 export async function startNginx(httpBlock: string, waitPort: number): Promise<RunningNginx> {
   const dir = mkdtempSync(join(tmpdir(), 'gatewise-nginx-'));
