@@ -3,8 +3,11 @@
  * file (SIGHUP, `gatewise reload`, admin `POST /api/reload`) and graceful stop.
  */
 import type { ServerResponse } from 'node:http';
+import { AggregatorRegistry } from 'prom-client';
 import { AdminServer, DASHBOARD_HTML } from './admin/index.js';
 import type { createSharedState, SharedState } from './cluster/redis/index.js';
+import type { WorkerPool } from './cluster/workers/pool.js';
+import type { FollowedStates } from './cluster/workers/protocol.js';
 import { type Config, loadConfigFile, redactConfig } from './config/index.js';
 import { ConfigError, formatProblem, GatewayError } from './errors.js';
 import {
@@ -19,9 +22,10 @@ import {
   registerAlertMetrics,
   registerProcessMetrics,
 } from './observe/index.js';
+import type { LiveServer, LiveUpstream } from './observe/live.js';
 import { RecentFailures } from './observe/recent-failures.js';
 import { ServerStats } from './observe/stats.js';
-import { Gateway } from './proxy/index.js';
+import { Gateway, type Runtime } from './proxy/index.js';
 import { type ProcessSnapshot, Supervisor } from './supervise/index.js';
 
 export interface ServiceOptions {
@@ -36,6 +40,12 @@ export interface ServiceOptions {
   sharedState?: typeof createSharedState | undefined;
   /** A cluster node's shared configuration (etcd): reload reads it instead of a file. */
   source?: ConfigSource | undefined;
+  /**
+   * Worker processes serving the requests (`serve --workers`); this process then runs everything
+   * else once for the node: health checks, supervisor, shared state, alerts and the admin API.
+   * Omitted or 0: this process serves the requests itself.
+   */
+  workers?: number | undefined;
 }
 
 /** Where a cluster node's configuration comes from instead of a file. */
@@ -52,6 +62,38 @@ export type ReloadResult = { ok: true; generation: number } | { ok: false; probl
 function summary(p: ProcessSnapshot | undefined): Record<string, unknown> | undefined {
   if (p === undefined) return undefined;
   return { state: p.state, pid: p.pid, restarts: p.restarts, last_exit: p.last_exit?.reason ?? null };
+}
+
+/** Every server's state decided here, for the workers to follow (by upstream and server key). */
+function followedStates(runtime: Runtime): FollowedStates {
+  const out: FollowedStates = {};
+  for (const [name, guard] of runtime.guards) {
+    const servers: FollowedStates[string] = {};
+    for (const server of runtime.upstreams.get(name)!.servers) {
+      const state = guard.followed(server.index);
+      if (state !== undefined) servers[server.key] = state;
+    }
+    out[name] = servers;
+  }
+  return out;
+}
+
+/** One server's request-path state over the workers: counts added, the worst state shown. */
+function acrossWorkers(servers: readonly LiveServer[]): Record<string, unknown> {
+  const order = ['none', 'closed', 'half_open', 'open'];
+  const until = servers.flatMap((s) => (s.ejected_until ? [s.ejected_until] : [])).sort();
+  return {
+    available: servers.every((s) => s.available),
+    inflight: servers.reduce((n, s) => n + s.inflight, 0),
+    open_connections: servers.reduce((n, s) => n + s.open, 0),
+    idle_connections: servers.reduce((n, s) => n + s.idle, 0),
+    breaker: servers.reduce(
+      (worst, s) => (order.indexOf(s.breaker) > order.indexOf(worst) ? s.breaker : worst),
+      'none',
+    ),
+    ejected_until: until.at(-1),
+    passive: servers.map((s) => s.passive),
+  };
 }
 
 export class Service {
@@ -76,6 +118,10 @@ export class Service {
   private reloading: Promise<ReloadResult> | undefined;
   private applying: Promise<unknown> = Promise.resolve();
   private readonly startedAt = Date.now();
+  /** The worker processes, with `options.workers`. */
+  private pool: WorkerPool | undefined;
+  private followTimer: NodeJS.Timeout | undefined;
+  private lastFollowed = '';
 
   constructor(private readonly options: ServiceOptions) {
     const config = options.config;
@@ -85,9 +131,10 @@ export class Service {
       file: config.log.file,
     });
     const logObserver = new LogObserver(this.logs.logger, () => this.gateway.runtime.accessLog, this.logs.writeLine);
+    const workers = (options.workers ?? 0) > 0;
     this.stats = new ServerStats();
     this.failures = new RecentFailures();
-    this.metrics = new Metrics();
+    this.metrics = new Metrics({ gauges: workers ? 'primary' : 'all' });
     const observer = new FanOut([logObserver, this.stats, this.failures, this.metrics]);
     this.events = new EventBus();
     // Every transition is one log record: warn when a server goes out, info when it comes back.
@@ -133,12 +180,14 @@ export class Service {
       events: this.events,
       processReady: (upstream, url) => this.supervisor.isReady(upstream, url),
       rateLimiterFor: this.shared?.rateLimiterFor,
+      role: workers ? 'primary' : undefined,
     });
     this.metrics.attach(this.events);
     this.metrics.collectFrom(() => this.gateway);
     this.alerts = new AlertEngine({
       runtime: () => this.gateway.runtime,
-      totals: () => this.metrics.totals(),
+      totals: () => this.pool?.totals() ?? this.metrics.totals(),
+      live: workers ? () => this.pool?.live() ?? [] : undefined,
       emit: (transition) => this.events.emit(transition),
       warn: (record) => this.logs.logger.warn(record),
       externalUrl: () => `http://${this.adminAddress}`,
@@ -162,6 +211,7 @@ export class Service {
     this.supervisor.start();
     await this.gateway.start();
     const config = this.options.config;
+    if ((this.options.workers ?? 0) > 0) await this.startWorkers(config);
     this.admin = new AdminServer(
       [
         {
@@ -199,7 +249,7 @@ export class Service {
           path: '/metrics',
           handle: async () => ({
             status: 200,
-            body: await this.metrics.render(),
+            body: await this.renderMetrics(),
             contentType: this.metrics.contentType,
           }),
         },
@@ -269,20 +319,90 @@ export class Service {
     );
     this.adminAddress = await this.admin.listen(config.admin.address);
     this.alerts.start();
-    this.logs.logger.info({ msg: 'gatewise started', listen: this.gateway.addresses(), admin: this.adminAddress });
+    this.logs.logger.info({
+      msg: 'gatewise started',
+      listen: this.listenAddresses(),
+      admin: this.adminAddress,
+      ...(this.pool ? { workers: this.pool.list().map((w) => w.pid) } : {}),
+    });
+  }
+
+  /** The addresses the gateway listens on (the workers', which share them). */
+  listenAddresses(): string[] {
+    return this.pool?.addresses ?? this.gateway.addresses();
+  }
+
+  /**
+   * Forks the workers and keeps them following this process's decisions: every server's health,
+   * drain, process and hint state, sent at once on each transition and checked every 100 ms (hints
+   * and reloads change it without an event).
+   */
+  private async startWorkers(config: Config): Promise<void> {
+    const { WorkerPool } = await import('./cluster/workers/pool.js');
+    this.pool = new WorkerPool({
+      count: this.options.workers!,
+      logFormat: this.options.logFormat,
+      logger: this.logs.logger,
+      events: this.events,
+      failures: this.failures,
+      state: () => followedStates(this.gateway.runtime),
+      lease: (seq, route, key, want) => this.lease(seq, route, key, want),
+    });
+    await this.pool.start(config);
+    const follow = () => {
+      const state = followedStates(this.gateway.runtime);
+      const signature = JSON.stringify(state, (k, v) => (k === 'hintMs' ? v > 0 : v));
+      if (signature === this.lastFollowed) return;
+      this.lastFollowed = signature;
+      this.pool?.follow(state);
+    };
+    this.lastFollowed = JSON.stringify(followedStates(this.gateway.runtime), (k, v) => (k === 'hintMs' ? v > 0 : v));
+    this.events.on((event) => {
+      if (event.kind === 'health' || event.kind === 'drain' || event.kind === 'process') follow();
+    });
+    this.followTimer = setInterval(follow, 100);
+    this.followTimer.unref();
+  }
+
+  /**
+   * A worker's lease of a route's rate-limit tokens: up to `want` from this node's limiter of that
+   * route (local, or the Redis-backed one). A worker still on another configuration is not limited
+   * for the moment a reload takes.
+   */
+  private lease(seq: number, route: number, key: string, want: number): [number, number] {
+    const limiter = this.gateway.runtime.routes[route]?.rateLimiter;
+    if (seq !== this.pool?.configSeq || limiter == null) return [want, 0];
+    const now = this.gateway.ctx.clock.now;
+    let granted = 0;
+    while (granted < want && limiter.take(key, now)) granted++;
+    return [granted, granted < want ? limiter.retryAfterMs(key, now) : 0];
+  }
+
+  /** This process's metrics, and with workers every worker's added up (see GaugeSet). */
+  private async renderMetrics(): Promise<string> {
+    if (this.pool === undefined) return this.metrics.render();
+    const own = await this.metrics.register.getMetricsAsJSON();
+    const workers = await this.pool.metrics();
+    return AggregatorRegistry.aggregate([own, ...workers]).metrics();
   }
 
   status(): unknown {
     const rt = this.gateway.runtime;
-    const stats = new Map(this.stats.snapshot().map((st) => [`${st.upstream}|${st.url}`, st]));
+    const stats = new Map(
+      this.serverStats()
+        .snapshot()
+        .map((st) => [`${st.upstream}|${st.url}`, st]),
+    );
+    const live = this.pool?.live();
     const processes = new Map(this.supervisor.list().map((p) => [`${p.upstream}|${p.url}`, p]));
     return {
       status: 'ok',
       pid: process.pid,
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
       config_generation: rt.generation,
-      listen: this.gateway.addresses(),
-      connections: this.gateway.ctx.connections.size,
+      listen: this.listenAddresses(),
+      connections: this.pool?.connections ?? this.gateway.ctx.connections.size,
+      ...(this.pool ? { workers: this.pool.list(), worker_restarts: this.pool.restarts } : {}),
       alerts: this.alerts.alerts().active.map((alert) => ({
         name: alert.name,
         state: alert.state,
@@ -290,27 +410,37 @@ export class Service {
         labels: alert.labels,
         summary: alert.annotations.summary,
       })),
-      upstreams: [...rt.upstreams.values()].map((u) => ({
-        name: u.name,
-        balance: u.spec.balance,
-        panic: rt.guards.get(u.name)?.panic ?? false,
-        queued: rt.guards.get(u.name)?.queue.length ?? 0,
-        admitted: rt.guards.get(u.name)?.queue.inflight ?? 0,
-        servers: u.servers.map((s) => ({
-          index: s.index,
-          url: s.key,
-          backup: s.backup,
-          weight: s.weight,
-          available: s.available,
-          inflight: s.inflight,
-          open_connections: s.open,
-          idle_connections: s.idle.length,
-          ...rt.guards.get(u.name)?.snapshot(s.index),
-          stats: stats.get(`${u.name}|${s.key}`),
-          process: summary(processes.get(`${u.name}|${s.key}`)),
-        })),
-      })),
+      upstreams: [...rt.upstreams.values()].map((u) => {
+        const inWorkers = live?.flatMap((worker) => (worker[u.name] ? [worker[u.name]!] : []));
+        const sum = (read: (w: LiveUpstream) => number) => inWorkers?.reduce((n, w) => n + read(w), 0);
+        return {
+          name: u.name,
+          balance: u.spec.balance,
+          panic: inWorkers ? inWorkers.some((w) => w.panic) : (rt.guards.get(u.name)?.panic ?? false),
+          queued: sum((w) => w.queued) ?? rt.guards.get(u.name)?.queue.length ?? 0,
+          admitted: sum((w) => w.inflight) ?? rt.guards.get(u.name)?.queue.inflight ?? 0,
+          servers: u.servers.map((s) => ({
+            index: s.index,
+            url: s.key,
+            backup: s.backup,
+            weight: s.weight,
+            available: s.available,
+            inflight: s.inflight,
+            open_connections: s.open,
+            idle_connections: s.idle.length,
+            ...rt.guards.get(u.name)?.snapshot(s.index),
+            ...(inWorkers ? acrossWorkers(inWorkers.flatMap((w) => w.servers.filter((l) => l.key === s.key))) : {}),
+            stats: stats.get(`${u.name}|${s.key}`),
+            process: summary(processes.get(`${u.name}|${s.key}`)),
+          })),
+        };
+      }),
     };
+  }
+
+  /** Per-server statistics: this process's, or its workers' merged. */
+  private serverStats(): ServerStats {
+    return this.pool?.stats() ?? this.stats;
   }
 
   /**
@@ -363,6 +493,7 @@ export class Service {
 
   /** Everything the dashboard shows, in one JSON value. */
   snapshot(): Record<string, unknown> {
+    const stats = this.serverStats();
     return {
       time: new Date().toISOString(),
       status: this.status(),
@@ -372,7 +503,7 @@ export class Service {
       processes: this.processesView(20),
       series: [...this.gateway.runtime.upstreams.keys()].map((upstream) => ({
         upstream,
-        buckets: this.stats.upstreamSeries(upstream).map((p) => ({ requests: p.requests, errors: p.failures })),
+        buckets: stats.upstreamSeries(upstream).map((p) => ({ requests: p.requests, errors: p.failures })),
       })),
     };
   }
@@ -446,8 +577,15 @@ export class Service {
       const removed = await this.supervisor.reconcile(config);
       const rt = await this.gateway.reload(config);
       this.supervisor.regate();
+      const refused = (await this.pool?.configure(config)) ?? [];
       await this.supervisor.retire(removed);
       this.alerts.configure(config.alerts);
+      if (refused.length > 0) {
+        // Checked already: what a worker can still refuse is its environment (a listen address in use).
+        this.logs.logger.error({ msg: 'reload: workers could not apply it', problems: refused });
+        this.metrics.recordReload(false);
+        return { ok: false, problems: refused };
+      }
       this.logs.logger.info({ msg: 'configuration reloaded', generation: rt.generation, file: origin });
       this.metrics.recordReload(true);
       return { ok: true, generation: rt.generation };
@@ -462,7 +600,8 @@ export class Service {
     const graceMs = this.gateway.runtime.config.shutdown.grace;
     this.logs.logger.info({ msg: 'shutting down', grace_ms: graceMs });
     this.alerts.stop();
-    await Promise.all([this.gateway.stop(graceMs), this.admin?.close()]);
+    clearInterval(this.followTimer);
+    await Promise.all([this.pool?.stop(graceMs), this.gateway.stop(graceMs), this.admin?.close()]);
     await this.shared?.stop();
     await this.supervisor.stop();
     this.logs.logger.info({ msg: 'stopped' });

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { defineCommand } from 'citty';
 import { parseDocument } from 'yaml';
 import { type Config, loadConfigFile } from '../config/index.js';
@@ -12,16 +13,24 @@ export default defineCommand({
   args: {
     config: { type: 'string', alias: 'c', description: 'configuration file' },
     'log-format': { type: 'enum', options: ['json', 'pretty'], description: 'log format (overrides log.format)' },
+    workers: {
+      type: 'string',
+      alias: 'w',
+      description: 'worker processes serving the requests: a number, or auto (one per CPU); default none',
+    },
   },
   async run({ args }): Promise<number> {
     const logFormat = args['log-format'] as LogFormat | undefined;
+    const workers = workerCount(args.workers);
     if (!args.config) {
+      if (workers !== undefined)
+        throw new CliError('--workers needs --config (the built-in demo runs in one process)', 1);
       const { runDemo } = await import('../demo/run.js');
       return runDemo(logFormat);
     }
     if (await isClusterNodeFile(args.config)) {
       const { bootClusterNode } = await import('../cluster/index.js');
-      const node = await bootClusterNode(args.config, { logFormat });
+      const node = await bootClusterNode(args.config, { logFormat, workers });
       return runUntilSignal(node.service, () => node.source.stop());
     }
     let config: Config;
@@ -31,7 +40,7 @@ export default defineCommand({
       if (error instanceof ConfigError) throw new CliError(`invalid configuration:\n${error.message}`, 1);
       throw error;
     }
-    const service = await Service.create({ config, configFile: args.config, logFormat });
+    const service = await Service.create({ config, configFile: args.config, logFormat, workers });
     try {
       await service.start();
     } catch (error) {
@@ -41,6 +50,16 @@ export default defineCommand({
     return runUntilSignal(service);
   },
 });
+
+/** `--workers N|auto`: at least one; auto = the CPUs this process may use. */
+export function workerCount(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'auto') return availableParallelism();
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1024)
+    throw new CliError(`--workers must be a whole number from 1 to 1024, or auto (got "${value}")`, 1);
+  return n;
+}
 
 /**
  * A file with `cluster.etcd` is a cluster node's own file: its configuration comes from etcd. (Read

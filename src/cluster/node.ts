@@ -115,7 +115,7 @@ export async function readNodeFile(file: string, env: NodeJS.ProcessEnv = proces
 /** Starts a cluster node from its file; a CliError (exit 1 for a bad file, 2 for nothing to serve). */
 export async function bootClusterNode(
   file: string,
-  options: { logFormat?: LogFormat | undefined; env?: NodeJS.ProcessEnv } = {},
+  options: { logFormat?: LogFormat | undefined; env?: NodeJS.ProcessEnv; workers?: number | undefined } = {},
 ): Promise<ClusterNode> {
   const env = options.env ?? process.env;
   const node = await readNodeFile(file, env);
@@ -148,7 +148,12 @@ export async function bootClusterNode(
     await source.stop();
     throw error;
   }
-  service = await Service.create({ config: boot.config, logFormat: options.logFormat, source });
+  service = await Service.create({
+    config: boot.config,
+    logFormat: options.logFormat,
+    source,
+    workers: options.workers,
+  });
   try {
     await service.start();
   } catch (error) {

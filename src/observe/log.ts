@@ -13,6 +13,11 @@ export interface LogOptions {
   format: LogFormat;
   /** '' = standard output. */
   file: string;
+  /**
+   * One write per record (a worker process: records of several processes share the output, and
+   * writes below PIPE_BUF never interleave). Default: buffered.
+   */
+  sync?: boolean | undefined;
 }
 
 export interface Logs {
@@ -47,8 +52,8 @@ export function createLogs(options: LogOptions): Logs {
   // 200 ms so a quiet gateway's lines are not held back.
   const destination = pino.destination({
     dest: options.file === '' ? 1 : options.file,
-    sync: false,
-    minLength: 8192,
+    sync: options.sync === true,
+    minLength: options.sync === true ? 0 : 8192,
     periodicFlush: 200,
     mkdir: true,
   });

@@ -12,7 +12,7 @@ import type { Failure } from '../diagnose/index.js';
 import type { CompiledRoute, Exchange, ExchangeObserver, Gateway } from '../proxy/index.js';
 import type { EventBus, Stamped } from './events.js';
 import { CellCounter, CellHistogram, type CounterCell, type HistogramCell } from './metrics/cells.js';
-import { registerGauges } from './metrics/gauges.js';
+import { type GaugeSet, registerGauges } from './metrics/gauges.js';
 
 /** Request latency buckets in seconds: a proxy answers in about a millisecond and times out near 30 s. */
 export const REQUEST_BUCKETS_SECONDS: readonly number[] = [
@@ -76,10 +76,44 @@ export interface UpstreamTotals {
 export interface MetricsOptions {
   /** Collect prom-client's process metrics (CPU, memory, event loop lag, handles). Default true. */
   processMetrics?: boolean;
+  /** Which live-state gauges this process has (see GaugeSet); default all. */
+  gauges?: GaugeSet | undefined;
 }
 
 function emptyHistogram(bounds: readonly number[]): HistogramTotals {
   return { bounds, counts: new Array<number>(bounds.length + 1).fill(0), count: 0 };
+}
+
+/** Adds `from` into `into` (the totals of several processes of one node, summed). */
+export function addTotals(into: Map<string, UpstreamTotals>, from: ReadonlyMap<string, UpstreamTotals>): void {
+  for (const [upstream, t] of from) {
+    let sum = into.get(upstream);
+    if (sum === undefined) {
+      sum = {
+        requests: 0,
+        byClass: {},
+        byErrorType: {},
+        byCause: {},
+        head: emptyHistogram(t.head.bounds),
+        total: emptyHistogram(t.total.bounds),
+      };
+      into.set(upstream, sum);
+    }
+    sum.requests += t.requests;
+    for (const [into_, from_] of [
+      [sum.byClass, t.byClass],
+      [sum.byErrorType, t.byErrorType],
+      [sum.byCause, t.byCause],
+    ] as const)
+      for (const [k, v] of Object.entries(from_)) into_[k] = (into_[k] ?? 0) + v;
+    for (const [h, f] of [
+      [sum.head, t.head],
+      [sum.total, t.total],
+    ] as const) {
+      for (let i = 0; i < h.counts.length; i++) h.counts[i]! += f.counts[i] ?? 0;
+      h.count += f.count;
+    }
+  }
 }
 
 function addHistogram(into: HistogramTotals, cell: HistogramCell): void {
@@ -210,7 +244,7 @@ export class Metrics implements ExchangeObserver {
     // Both series exist from the start, so `increase()` and alerts see the first refusal.
     this.reloads.inc({ result: 'ok' }, 0);
     this.reloads.inc({ result: 'refused' }, 0);
-    registerGauges(this.register, () => this.source?.() ?? null);
+    registerGauges(this.register, () => this.source?.() ?? null, options.gauges);
   }
 
   // --- request path: a lookup and field increments; labels are worked out only at scrape time ---

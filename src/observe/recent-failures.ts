@@ -30,6 +30,8 @@ export interface RecentFailuresOptions {
   capacity?: number;
   /** Time source in ms since the epoch (tests inject one). Default Date.now. */
   now?: () => number;
+  /** Called with each new record (a worker process passes them on to its primary). */
+  onRecord?: ((record: FailureRecord) => void) | undefined;
 }
 
 export class RecentFailures implements ExchangeObserver {
@@ -39,6 +41,7 @@ export class RecentFailures implements ExchangeObserver {
   private next = 0;
   private count = 0;
   private readonly now: () => number;
+  private readonly onRecord: RecentFailuresOptions['onRecord'];
 
   constructor(options: RecentFailuresOptions = {}) {
     const capacity = options.capacity ?? 200;
@@ -47,11 +50,12 @@ export class RecentFailures implements ExchangeObserver {
     this.capacity = capacity;
     this.ring = new Array<FailureRecord | undefined>(capacity);
     this.now = options.now ?? Date.now;
+    this.onRecord = options.onRecord;
   }
 
   /** Failures are rare next to requests: a record object per failure is affordable here. */
   upstreamFailed(ex: Exchange, failure: Failure): void {
-    this.ring[this.next] = {
+    this.add({
       time: new Date(this.now()).toISOString(),
       request_id: ex.requestId,
       route: ex.route?.label ?? null,
@@ -66,7 +70,13 @@ export class RecentFailures implements ExchangeObserver {
       detail: failure.detail,
       connect_ms: failure.connectMs < 0 ? null : round(failure.connectMs),
       head_ms: failure.headMs < 0 ? null : round(failure.headMs),
-    };
+    });
+  }
+
+  /** Keeps a record made elsewhere (by a worker process) or here. */
+  add(record: FailureRecord): void {
+    this.ring[this.next] = record;
+    this.onRecord?.(record);
     this.next = (this.next + 1) % this.capacity;
     if (this.count < this.capacity) this.count++;
   }

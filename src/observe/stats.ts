@@ -113,6 +113,27 @@ export interface SeriesPoint {
   failures: Partial<Record<RootCause, number>>;
 }
 
+/** The raw windows of a `ServerStats`, to be merged with other processes' (`ServerStats.merged`). */
+export interface ServerStatsDump {
+  startedMs: number;
+  servers: Array<{
+    upstream: string;
+    server: string;
+    url: string;
+    bucketIds: Float64Array;
+    requests: Uint32Array;
+    errors: Uint32Array;
+    latency: Uint32Array;
+  }>;
+  series: Array<{
+    upstream: string;
+    bucketIds: Float64Array;
+    requests: Uint32Array;
+    errors: Uint32Array;
+    failures: Uint32Array;
+  }>;
+}
+
 export interface ServerStatsOptions {
   /** Time source in ms (tests inject one). Default Date.now. */
   now?: () => number;
@@ -128,7 +149,7 @@ export interface ServerStatsOptions {
  */
 export class ServerStats implements ExchangeObserver {
   private readonly now: () => number;
-  private readonly startedMs: number;
+  private startedMs: number;
   private readonly servers = new Map<string, Map<string, ServerWindow>>();
   private readonly series = new Map<string, UpstreamSeriesWindow>();
 
@@ -218,6 +239,67 @@ export class ServerStats implements ExchangeObserver {
           p50_ms: quantile(merged, 0.5),
           p99_ms: quantile(merged, 0.99),
         });
+      }
+    }
+    return out;
+  }
+
+  /** The windows as they are (copies), for another process to merge. */
+  dump(): ServerStatsDump {
+    const servers: ServerStatsDump['servers'] = [];
+    for (const byServer of this.servers.values())
+      for (const w of byServer.values())
+        servers.push({
+          upstream: w.upstream,
+          server: w.server,
+          url: w.url,
+          bucketIds: w.bucketIds.slice(),
+          requests: w.requests.slice(),
+          errors: w.errors.slice(),
+          latency: w.latency.slice(),
+        });
+    const series: ServerStatsDump['series'] = [];
+    for (const [upstream, s] of this.series)
+      series.push({
+        upstream,
+        bucketIds: s.bucketIds.slice(),
+        requests: s.requests.slice(),
+        errors: s.errors.slice(),
+        failures: s.failures.slice(),
+      });
+    return { startedMs: this.startedMs, servers, series };
+  }
+
+  /**
+   * The statistics of several processes as one (a node's workers): counts of the same server and
+   * time bucket are added; a slot holding an older bucket in one dump than in another is left out.
+   */
+  static merged(dumps: readonly ServerStatsDump[], options: ServerStatsOptions = {}): ServerStats {
+    const out = new ServerStats(options);
+    out.startedMs = Math.min(out.startedMs, ...dumps.map((d) => d.startedMs));
+    for (const dump of dumps) {
+      for (const d of dump.servers) {
+        const w = out.window(d.upstream, d.server, d.url);
+        for (let slot = 0; slot < WINDOW_BUCKETS; slot++) {
+          const id = d.bucketIds[slot]!;
+          if (id < 0 || id < w.bucketIds[slot]!) continue;
+          w.slot(id);
+          w.requests[slot]! += d.requests[slot]!;
+          w.errors[slot]! += d.errors[slot]!;
+          for (let i = slot * HIST_BUCKETS; i < (slot + 1) * HIST_BUCKETS; i++) w.latency[i]! += d.latency[i]!;
+        }
+      }
+      for (const d of dump.series) {
+        const s = out.seriesOf(d.upstream);
+        for (let slot = 0; slot < SERIES_BUCKETS; slot++) {
+          const id = d.bucketIds[slot]!;
+          if (id < 0 || id < s.bucketIds[slot]!) continue;
+          s.slot(id);
+          s.requests[slot]! += d.requests[slot]!;
+          s.errors[slot]! += d.errors[slot]!;
+          const base = slot * CAUSES.length;
+          for (let c = 0; c < CAUSES.length; c++) s.failures[base + c]! += d.failures[base + c]!;
+        }
       }
     }
     return out;

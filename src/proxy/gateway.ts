@@ -43,6 +43,14 @@ export interface GatewayOptions {
   processReady?: ((upstream: string, url: string) => boolean) | undefined;
   /** Limiters of routes with `rate_limit.scope: cluster` (shared state); omitted = every limit is local. */
   rateLimiterFor?: RuntimeDeps['rateLimiterFor'];
+  /**
+   * How the work of a node is split over processes (`serve --workers`). `primary`: health checks,
+   * discovery and the state the admin API shows, no listener; `worker`: the listeners and the request
+   * path, with health and drain state followed from the primary (see `onRuntime`). Default: both.
+   */
+  role?: 'primary' | 'worker' | undefined;
+  /** Called with every runtime swapped in (start, reload, a DNS or discovery change). */
+  onRuntime?: ((runtime: Runtime) => void) | undefined;
 }
 
 export class Gateway implements Sweepable {
@@ -60,6 +68,8 @@ export class Gateway implements Sweepable {
   private readonly discovered = (upstream: string) => this.discoveries.servers(upstream);
   private readonly processReady: GatewayOptions['processReady'];
   private readonly rateLimiterFor: GatewayOptions['rateLimiterFor'];
+  private readonly role: GatewayOptions['role'];
+  private readonly onRuntime: GatewayOptions['onRuntime'];
 
   constructor(config: Config, options: GatewayOptions) {
     const clock = new Clock();
@@ -84,6 +94,8 @@ export class Gateway implements Sweepable {
     );
     this.processReady = options.processReady;
     this.rateLimiterFor = options.rateLimiterFor;
+    this.role = options.role;
+    this.onRuntime = options.onRuntime;
     this.ctx = {
       runtime: compileRuntime(config, this.deps(clock)),
       clock,
@@ -119,7 +131,14 @@ export class Gateway implements Sweepable {
     const config = this.ctx.runtime.config;
     if (await this.syncResolvers(config)) this.ctx.runtime = compileRuntime(config, this.deps(this.ctx.clock));
     await this.syncListeners(config.listen);
-    await Promise.all([...this.ctx.runtime.guards.values()].map((g) => g.start()));
+    this.onRuntime?.(this.ctx.runtime);
+    await this.startGuards(this.ctx.runtime);
+  }
+
+  /** Starts active health checks, except in a worker (its primary runs them). */
+  private async startGuards(runtime: Runtime): Promise<void> {
+    if (this.role === 'worker') return;
+    await Promise.all([...runtime.guards.values()].map((g) => g.start()));
   }
 
   /** Addresses actually bound, e.g. `127.0.0.1:8080` (useful with port 0). */
@@ -143,7 +162,8 @@ export class Gateway implements Sweepable {
     await this.syncListeners(config.listen);
     const previous = this.ctx.runtime;
     this.ctx.runtime = next;
-    await Promise.all([...next.guards.values()].map((g) => g.start()));
+    this.onRuntime?.(next);
+    await this.startGuards(next);
     for (const upstream of previous.upstreams.values()) upstream.retired = true;
     closeIdle(previous.upstreams.values());
     await Promise.all([...previous.guards.values()].map((g) => g.stop()));
@@ -218,6 +238,7 @@ export class Gateway implements Sweepable {
   }
 
   private async syncListeners(wanted: readonly ListenConfig[]): Promise<void> {
+    if (this.role === 'primary') return;
     const keys = new Set<string>();
     for (const spec of wanted) {
       const key = `${spec.address}|${spec.tls ? 'tls' : 'plain'}`;

@@ -48,6 +48,8 @@ export interface Runtime {
   readonly generation: number;
   readonly config: Config;
   readonly router: Router<CompiledRoute>;
+  /** The routes in config order (`routes[i].index === i`). */
+  readonly routes: readonly CompiledRoute[];
   readonly upstreams: ReadonlyMap<string, Upstream<UpstreamConnection>>;
   readonly guards: ReadonlyMap<string, UpstreamGuard<Exchange>>;
   readonly rateLimiters: readonly RouteRateLimiter[];
@@ -89,8 +91,9 @@ export interface RuntimeDeps {
   /** The servers an upstream's `discover` found last, when it has one and found any. */
   discovered?: ((upstream: string) => readonly DiscoveredServer[] | undefined) | undefined;
   /**
-   * The limiter of a route whose rate limit has `scope: cluster` (shared state through Redis);
-   * omitted, or undefined returned, = the local token bucket.
+   * The limiter of a route with a rate limit when it is not this process's own token bucket (a
+   * `scope: cluster` limit through Redis, a worker's share of its node's); omitted, or undefined
+   * returned, = the local token bucket.
    */
   rateLimiterFor?: ((index: number, route: RouteConfig) => RouteRateLimiter | undefined) | undefined;
 }
@@ -109,14 +112,15 @@ export function serversOf(
   return found === undefined || found.length === 0 ? upstream.servers : [...upstream.servers, ...found];
 }
 
-/** The route's limiter: a cluster one when asked for and available, else the local token bucket. */
+/**
+ * The route's limiter: the one `deps` gives (a cluster-wide one, or a worker's lease of its node's
+ * budget), else the local token bucket.
+ */
 function rateLimiterOf(index: number, route: RouteConfig, deps: RuntimeDeps): RouteRateLimiter | null {
   const limit = route.rate_limit;
   if (limit === undefined) return null;
-  if (limit.scope === 'cluster') {
-    const shared = deps.rateLimiterFor?.(index, route);
-    if (shared !== undefined) return shared;
-  }
+  const given = deps.rateLimiterFor?.(index, route);
+  if (given !== undefined) return given;
   // burst 0 means "as many as rate" (the config's documented default).
   return new RateLimiter({ rate: limit.rate, per: limit.per, burst: limit.burst > 0 ? limit.burst : limit.rate });
 }
@@ -193,6 +197,7 @@ export function compileRuntime(config: Config, deps: RuntimeDeps): Runtime {
     generation: ++generations,
     config,
     router: new Router(routes),
+    routes: routes.map((r) => r.route),
     upstreams,
     guards,
     rateLimiters,

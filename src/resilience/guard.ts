@@ -42,6 +42,16 @@ export interface ServerGuard {
   hintProbeMark: number;
 }
 
+/** A server's state decided by the node's primary process (see `UpstreamGuard.follow`). */
+export interface FollowedState {
+  healthy: boolean;
+  lastCheck: string;
+  draining: boolean;
+  processReady: boolean;
+  /** Milliseconds an ejection hint still keeps the server out; 0 = no hint. */
+  hintMs: number;
+}
+
 export type GuardEvent =
   | ResilienceEvent
   | { kind: 'health'; upstream: string; server: string; from: string; to: string; reason: string }
@@ -65,6 +75,11 @@ export class UpstreamGuard<Q> {
   private stopped = false;
   /** Servers holding a hint now (so that nothing hint-related runs while there are none). */
   private hinted = 0;
+  /**
+   * Health, drain, process and hint state come from elsewhere through `follow` (a worker process
+   * whose node primary runs the checks and the supervisor); passive health and breakers stay local.
+   */
+  private following = false;
   panic = false;
 
   constructor(
@@ -247,6 +262,45 @@ export class UpstreamGuard<Q> {
     return true;
   }
 
+  /**
+   * The state this guard does not decide itself, as the node's primary process sees it: active
+   * health, drain, the managed process and hints (`hintMs` left, 0 = none). Transitions were logged
+   * where they happened, so none is emitted here; a process that became ready is a new process for
+   * this guard's passive health and breaker too.
+   */
+  follow(index: number, state: FollowedState): void {
+    const g = this.servers[index];
+    if (g === undefined) return;
+    this.following = true;
+    g.healthy = state.healthy;
+    g.lastCheck = state.lastCheck;
+    g.draining = state.draining;
+    if (state.processReady && !g.processReady) {
+      this.outliers.replaced(index);
+      g.breaker?.replaced(this.time.now);
+    }
+    g.processReady = state.processReady;
+    const hintedUntil = state.hintMs > 0 ? this.time.now + state.hintMs : 0;
+    if (hintedUntil > 0 && g.hintedUntil === 0) this.hinted++;
+    if (hintedUntil === 0 && g.hintedUntil > 0) this.hinted--;
+    g.hintedUntil = hintedUntil;
+    this.refresh();
+  }
+
+  /** What `follow` takes for one server, read from a guard that decides it (`followed`). */
+  followed(index: number): FollowedState | undefined {
+    const g = this.servers[index];
+    if (g === undefined) return undefined;
+    const now = this.time.now;
+    return {
+      healthy: g.healthy,
+      lastCheck: g.lastCheck,
+      draining: g.draining,
+      processReady: g.processReady,
+      hintMs: g.hintedUntil > now ? g.hintedUntil - now : 0,
+    };
+  }
+
   /** Whether a hint keeps the server out now (see applyHint). */
   isHinted(index: number): boolean {
     const guard = this.servers[index];
@@ -269,7 +323,8 @@ export class UpstreamGuard<Q> {
       if (g.hintedUntil === 0) continue;
       const probe = probes?.[i];
       const passedSince = probe !== undefined && probe.lastProbeAt > g.hintProbeMark && probe.consecutiveOk > 0;
-      if (now >= g.hintedUntil || passedSince || probes === undefined) {
+      // A follower's hints end when the primary says so (its checks) or when their time is up.
+      if (now >= g.hintedUntil || passedSince || (probes === undefined && !this.following)) {
         g.hintedUntil = 0;
         this.hinted--;
       }

@@ -20,7 +20,7 @@ export {
   type RestoredEvent,
   type ServerHealthState,
 } from './events.js';
-export { type GuardEvent, type ServerGuard, UpstreamGuard } from './guard.js';
+export { type FollowedState, type GuardEvent, type ServerGuard, UpstreamGuard } from './guard.js';
 export { OutlierDetector, type PassiveHealthOptions, p99Above } from './passive-health.js';
 export { AdmissionQueue, type AdmissionQueueOptions } from './queue.js';
 export { DEFAULT_MAX_KEYS, RateLimiter, type RateLimitOptions, type RouteRateLimiter } from './rate-limit.js';

@@ -96,7 +96,7 @@ export function createSharedState(config: Config, deps: SharedStateDeps): Shared
     rateLimits,
     rateLimiterFor: (index, route) => {
       const limit = route.rate_limit;
-      if (limit === undefined) return undefined;
+      if (limit?.scope !== 'cluster') return undefined;
       // Nodes share one configuration, so route #i with its match is the same route on every node.
       const match = `${route.match.host ?? ''}${route.match.path}`;
       return new ClusterRateLimiter(

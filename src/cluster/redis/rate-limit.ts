@@ -1,6 +1,6 @@
 /**
  * A rate limit whose budget every node shares (`rate_limit.scope: cluster`), decided on the request
- * path without waiting for Redis.
+ * path without waiting for Redis (the lease logic is `LeasedRateLimiter`'s).
  *
  * The budget is one token bucket per route and client key in Redis, changed only by an atomic Lua
  * script (so concurrent nodes never both spend the same token). A node does not ask Redis per request:
@@ -17,7 +17,7 @@
  * While Redis is unreachable every decision is the configured limit enforced by this node alone (the
  * local token bucket), and counted; leases from before the outage are dropped, not trusted.
  */
-import { RateLimiter, type RouteRateLimiter } from '../../resilience/index.js';
+import { LeasedRateLimiter } from '../../resilience/leased-rate-limit.js';
 import type { RedisLink } from './link.js';
 
 /**
@@ -67,20 +67,7 @@ export function defineLeaseCommand(link: RedisLink): void {
   link.client.defineCommand('gatewiseLease', { numberOfKeys: 1, lua: LEASE_SCRIPT });
 }
 
-/** Requests per key a node admits before it holds a token for them (paid back from its next lease). */
-export const CREDIT = 1;
-
-/** What one node holds of one key's shared budget. */
-interface Lease {
-  /** Tokens held here; below zero = requests admitted on credit, owed to the shared bucket. */
-  balance: number;
-  fetching: boolean;
-  /** The shared bucket was empty: no credit before this wall-clock time (ms); 0 = not empty. */
-  emptyUntilMs: number;
-  /** The link epoch the balance belongs to: a lease does not outlive an outage. */
-  epoch: number;
-  lastUsedMs: number;
-}
+export { batchSize, CREDIT } from '../../resilience/leased-rate-limit.js';
 
 export interface ClusterRateLimitOptions {
   /** The Redis key of this route's buckets, up to the client key (`gatewise:rl:0:/api:`). */
@@ -101,125 +88,29 @@ export interface RateLimitStats {
   leases: number;
 }
 
-/** A lease covers about 20 ms of the rate, capped at an eighth of the bucket (at least one token). */
-export function batchSize(ratePerMs: number, burst: number): number {
-  return Math.max(1, Math.min(Math.floor(burst / 8), Math.ceil(ratePerMs * 20)));
-}
-
-/** Leases idle this long are returned to the shared bucket and forgotten by prune(). */
-const IDLE_MS = 5000;
-
-export class ClusterRateLimiter implements RouteRateLimiter {
-  readonly burst: number;
-  readonly batch: number;
-  private readonly ratePerMs: number;
-  private readonly ttlMs: number;
-  private readonly maxKeys: number;
-  private readonly leases = new Map<string, Lease>();
-  /** The same limit, enforced by this node alone while Redis is unreachable. */
-  private readonly local: RateLimiter;
-  private readonly command: LeaseCommand;
-
-  constructor(
-    private readonly link: RedisLink,
-    private readonly options: ClusterRateLimitOptions,
-    private readonly stats: RateLimitStats,
-  ) {
-    this.burst = Math.max(1, options.burst);
-    this.ratePerMs = options.rate / options.per;
-    this.batch = batchSize(this.ratePerMs, this.burst);
+/** A route's limit with its budget in Redis: a leased limiter whose source is the Lua script. */
+export class ClusterRateLimiter extends LeasedRateLimiter {
+  constructor(link: RedisLink, options: ClusterRateLimitOptions, stats: RateLimitStats) {
+    const command = link.client as unknown as LeaseCommand;
+    const burst = Math.max(1, options.burst);
+    const ratePerMs = options.rate / options.per;
     // A bucket left alone refills completely within burst / rate; after that its key is not needed.
-    this.ttlMs = Math.ceil(this.burst / this.ratePerMs) + 1000;
-    this.maxKeys = Math.max(1, Math.floor(options.maxKeys ?? 100_000));
-    this.local = new RateLimiter({ rate: options.rate, per: options.per, burst: this.burst, max_keys: this.maxKeys });
-    this.command = link.client as unknown as LeaseCommand;
-  }
-
-  /** Keys held now (leases and local buckets). */
-  get size(): number {
-    return this.leases.size + this.local.size;
-  }
-
-  take(key: string, now: number): boolean {
-    if (!this.link.up) {
-      this.stats.fallback++;
-      return this.local.take(key, now);
-    }
-    let lease = this.leases.get(key);
-    if (lease === undefined || lease.epoch !== this.link.epoch) {
-      if (lease === undefined && this.leases.size >= this.maxKeys) this.evictOldest();
-      lease = { balance: 0, fetching: false, emptyUntilMs: 0, epoch: this.link.epoch, lastUsedMs: now };
-      this.leases.set(key, lease);
-    }
-    lease.lastUsedMs = now;
-    if (lease.balance >= 1) {
-      lease.balance--;
-      // Ask for more while some are left, so that steady traffic never waits on a lease.
-      if (lease.balance < this.batch / 2) this.fetch(key, lease);
-      return true;
-    }
-    // The wait Redis named is on the wall clock: the request path's coarse clock can be 100 ms behind,
-    // a whole token's time at low rates. Read only when the bucket was found empty.
-    const empty = lease.emptyUntilMs !== 0 && Date.now() < lease.emptyUntilMs;
-    if (empty || lease.balance <= -CREDIT) {
-      if (!empty) this.fetch(key, lease);
-      return false;
-    }
-    lease.balance--;
-    this.fetch(key, lease);
-    return true;
-  }
-
-  retryAfterMs(key: string, now: number): number {
-    if (!this.link.up) return this.local.retryAfterMs(key, now);
-    const lease = this.leases.get(key);
-    const waitMs = lease === undefined ? 0 : lease.emptyUntilMs - Date.now();
-    return waitMs > 0 ? waitMs : Math.ceil(1 / this.ratePerMs);
-  }
-
-  /** Returns idle leases' unspent tokens to the shared bucket and forgets them; prunes the local buckets. */
-  prune(now: number): number {
-    let removed = this.local.prune(now);
-    for (const [key, lease] of this.leases) {
-      if (lease.fetching || now - lease.lastUsedMs < IDLE_MS) continue;
-      this.leases.delete(key);
-      removed++;
-      if (lease.balance >= 1 && lease.epoch === this.link.epoch && this.link.up) this.giveBack(key, lease.balance);
-    }
-    return removed;
-  }
-
-  private fetch(key: string, lease: Lease): void {
-    if (lease.fetching) return;
-    lease.fetching = true;
-    // The debt first, then a batch to spend.
-    const want = this.batch + Math.max(0, -lease.balance);
-    this.stats.leases++;
-    this.command.gatewiseLease(this.options.keyPrefix + key, this.ratePerMs, this.burst, want, this.ttlMs).then(
-      ([granted, waitMs]) => {
-        lease.fetching = false;
-        if (lease.epoch !== this.link.epoch) return;
-        lease.balance += granted;
-        lease.emptyUntilMs = granted < want ? Date.now() + waitMs : 0;
+    const ttlMs = Math.ceil(burst / ratePerMs) + 1000;
+    const failed = (error: unknown) => link.failed('rate_limit', error);
+    super(options, {
+      get up() {
+        return link.up;
       },
-      (error: unknown) => {
-        lease.fetching = false;
-        this.link.failed('rate_limit', error);
+      get epoch() {
+        return link.epoch;
       },
-    );
-  }
-
-  private giveBack(key: string, tokens: number): void {
-    this.command
-      .gatewiseLease(this.options.keyPrefix + key, this.ratePerMs, this.burst, -Math.floor(tokens), this.ttlMs)
-      .catch((error: unknown) => this.link.failed('rate_limit', error));
-  }
-
-  private evictOldest(): void {
-    let left = Math.max(1, Math.ceil(this.maxKeys / 100));
-    for (const key of this.leases.keys()) {
-      if (left-- <= 0) break;
-      this.leases.delete(key);
-    }
+      lease: (key, want) => command.gatewiseLease(options.keyPrefix + key, ratePerMs, burst, want, ttlMs),
+      giveBack: (key, tokens) => {
+        command.gatewiseLease(options.keyPrefix + key, ratePerMs, burst, -tokens, ttlMs).catch(failed);
+      },
+      failed,
+      countFallback: () => stats.fallback++,
+      countLease: () => stats.leases++,
+    });
   }
 }

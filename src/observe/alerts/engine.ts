@@ -4,9 +4,11 @@
  * resolved when it stops holding (after `keep_firing_for`). Transitions go to the event bus (logs,
  * dashboard) and to every notifier. The proxy path is never touched: rules read counters and state.
  */
+
 import { createHash } from 'node:crypto';
 import type { AlertRuleConfig, AlertsConfig, NotifierConfig } from '../../config/alerts.js';
 import type { Runtime } from '../../proxy/index.js';
+import type { LiveUpstream } from '../live.js';
 import type { UpstreamTotals } from '../metrics.js';
 import { type AlertMessage, Notifier, type NotifierStats, notifierName } from './notify.js';
 import { conditionOf, effectiveRules, evaluateRule, type ProcessFacts, windowOf } from './rules.js';
@@ -44,6 +46,8 @@ export interface AlertEngineOptions {
   runtime: () => Runtime;
   /** Counters per upstream, from the metrics. */
   totals: () => Map<string, UpstreamTotals>;
+  /** The request path's state in each worker process (`serve --workers`); omitted = in the runtime. */
+  live?: (() => ReadonlyArray<Record<string, LiveUpstream>>) | undefined;
   /** Managed server processes, for restart_loop rules (none when omitted). */
   processes?: () => readonly ProcessFacts[];
   emit: (transition: AlertTransition) => void;
@@ -148,6 +152,7 @@ export class AlertEngine {
       runtime,
       totals,
       processes: this.options.processes?.() ?? [],
+      live: this.options.live?.(),
       baseline: (windowMs: number) => this.baseline(now, windowMs),
     };
     const seen = new Set<string>();

@@ -6,6 +6,7 @@
  */
 import { type AlertRuleConfig, type AlertsConfig, alertRuleSchema } from '../../config/alerts.js';
 import type { Runtime } from '../../proxy/index.js';
+import type { LiveUpstream } from '../live.js';
 import type { HistogramTotals, UpstreamTotals } from '../metrics.js';
 
 /** One rule of the built-in set; a configured rule of the same name replaces it. */
@@ -151,6 +152,11 @@ export interface EvalInput {
   /** Counters now, and as they were one window ago (or at start, when that is more recent). */
   readonly totals: ReadonlyMap<string, UpstreamTotals>;
   readonly baseline: (windowMs: number) => ReadonlyMap<string, UpstreamTotals>;
+  /**
+   * The request path's state in each worker process (`serve --workers`); undefined when this process
+   * serves the requests itself. Availability, queues, ejections and breakers live there.
+   */
+  readonly live?: ReadonlyArray<Record<string, LiveUpstream>> | undefined;
 }
 
 /** The hits of one rule now. */
@@ -182,21 +188,36 @@ export function evaluateRule(rule: AlertRuleConfig, input: EvalInput): Hit[] {
         : latencyLimitMs(rule, upstream.spec.readTimeoutMs) / 1000;
       if (value > limit) hits.push({ labels: { upstream: name }, value });
     } else if (rule.upstream_unavailable !== undefined) {
-      if (upstream.servers.length > 0 && upstream.servers.every((s) => !s.available))
-        hits.push({ labels: { upstream: name }, value: 0 });
+      // With workers: when any of them has no server left (its requests get the 503).
+      const none = (servers: ReadonlyArray<{ available: boolean }>) =>
+        servers.length > 0 && servers.every((s) => !s.available);
+      const hit =
+        input.live === undefined
+          ? none(upstream.servers)
+          : input.live.some((worker) => worker[name] !== undefined && none(worker[name]!.servers));
+      if (hit) hits.push({ labels: { upstream: name }, value: 0 });
     } else if (rule.queue_saturation !== undefined) {
       const limits = runtime.config.upstreams[name]?.limits;
       if (guard === undefined || limits === undefined || limits.max_inflight === 0) continue;
-      const value = (guard.queue.inflight + guard.queue.length) / (limits.max_inflight + limits.queue);
+      // Limits hold per process: the fullest worker's queue.
+      const loads =
+        input.live === undefined
+          ? [guard.queue.inflight + guard.queue.length]
+          : input.live.map((worker) => (worker[name]?.inflight ?? 0) + (worker[name]?.queued ?? 0));
+      const value = Math.max(0, ...loads) / (limits.max_inflight + limits.queue);
       if (value > rule.queue_saturation.above) hits.push({ labels: { upstream: name }, value });
     } else if (guard !== undefined) {
       for (const server of upstream.servers) {
         const state = guard.servers[server.index];
         if (state === undefined) continue;
+        const inWorkers = input.live?.map((worker) => worker[name]?.servers.find((s) => s.key === server.key));
         const hit =
           rule.breaker_open !== undefined
-            ? state.breaker?.state === 'open'
-            : !state.healthy || guard.isEjected(server.index);
+            ? inWorkers === undefined
+              ? state.breaker?.state === 'open'
+              : inWorkers.some((s) => s?.breaker === 'open')
+            : !state.healthy ||
+              (inWorkers === undefined ? guard.isEjected(server.index) : inWorkers.some((s) => s?.ejected === true));
         if (hit) hits.push({ labels: { upstream: name, server: server.address }, value: 1 });
       }
     }
