@@ -8,6 +8,8 @@ export const TARGET_NAMES = [
   'nginx',
   'gatewise',
   'gatewise-nolog',
+  'gatewise-w1',
+  'gatewise-w2',
   'undici',
   'reply-from',
   'http-proxy',

@@ -128,7 +128,15 @@ export function scenarioRows(summaries: readonly TargetSummary[], referenceName 
 
 /** Problems of targets that did produce figures (a crash in a later run, say), one line each. */
 export function scenarioNotes(summaries: readonly TargetSummary[]): string[] {
-  return summaries.filter((s) => s.runs > 0 && s.problem !== undefined).map((s) => `${s.label}: ${s.problem}`);
+  const notes = summaries.filter((s) => s.runs > 0 && s.problem !== undefined).map((s) => `${s.label}: ${s.problem}`);
+  const one = summaries.find((s) => s.name === 'gatewise-w1');
+  const two = summaries.find((s) => s.name === 'gatewise-w2');
+  const scaling = ratio(two?.requestsPerSec, one?.requestsPerSec);
+  if (scaling !== undefined)
+    notes.push(
+      `--workers 2 / --workers 1: ${scaling.toFixed(2)}× req/s (the second core also runs wrk and the backend)`,
+    );
+  return notes;
 }
 
 /** A plain-text table: first column left-aligned, figures right-aligned, notes after the label. */

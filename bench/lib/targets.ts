@@ -42,14 +42,21 @@ export const GATEWISE_MAX_IDLE = 256;
 const PROXY_CPUS = '0';
 const READY_TIMEOUT_MS = 15_000;
 
+/**
+ * `serve --workers 2` gets both cores, the second shared with wrk and the backend (PERF-NOTES rule
+ * 11: on two cores this shows what a second worker brings here, not how the gateway scales).
+ */
+const ALL_CPUS = '0,1';
+
 async function startProcess(
   env: TargetEnv,
   name: string,
   command: string,
   args: (port: number) => string[],
+  cpus = PROXY_CPUS,
 ): Promise<StartedTarget> {
   const port = await freePort();
-  const child = env.group.spawn(name, command, args(port), { cpus: PROXY_CPUS, cwd: env.repoRoot });
+  const child = env.group.spawn(name, command, args(port), { cpus, cwd: env.repoRoot });
   await waitUntilReady(child, () => answersHttp(`http://127.0.0.1:${port}/small`), READY_TIMEOUT_MS);
   return { port, process: child };
 }
@@ -79,7 +86,7 @@ function peer(name: TargetName, label: string, script: string): TargetDefinition
   };
 }
 
-function gatewise(name: TargetName, label: string, accessLog: boolean): TargetDefinition {
+function gatewise(name: TargetName, label: string, accessLog: boolean, workers?: number): TargetDefinition {
   return {
     name,
     label,
@@ -87,19 +94,26 @@ function gatewise(name: TargetName, label: string, accessLog: boolean): TargetDe
     start: async (env) => {
       const configFile = `${env.dir}/${name}-${env.connections}.yaml`;
       const adminPort = await freePort();
-      return startProcess(env, label, process.execPath, (port) => {
-        writeFileSync(
-          configFile,
-          gatewiseConfig({
-            port,
-            adminPort,
-            backendPort: env.backendPort,
-            accessLogFile: accessLog ? `${env.dir}/${name}-${env.connections}-access.log` : null,
-            maxIdle: GATEWISE_MAX_IDLE,
-          }),
-        );
-        return [...nodeFlags(env, name), `${env.repoRoot}/bin/gatewise.js`, 'serve', '--config', configFile];
-      });
+      return startProcess(
+        env,
+        label,
+        process.execPath,
+        (port) => {
+          writeFileSync(
+            configFile,
+            gatewiseConfig({
+              port,
+              adminPort,
+              backendPort: env.backendPort,
+              accessLogFile: accessLog ? `${env.dir}/${name}-${env.connections}-access.log` : null,
+              maxIdle: GATEWISE_MAX_IDLE,
+            }),
+          );
+          const serve = [`${env.repoRoot}/bin/gatewise.js`, 'serve', '--config', configFile];
+          return [...nodeFlags(env, name), ...serve, ...(workers ? ['--workers', String(workers)] : [])];
+        },
+        workers !== undefined && workers > 1 ? ALL_CPUS : PROXY_CPUS,
+      );
     },
   };
 }
@@ -132,6 +146,8 @@ export const TARGETS: readonly TargetDefinition[] = [
   },
   gatewise('gatewise', 'gatewise', true),
   gatewise('gatewise-nolog', 'gatewise (access log off)', false),
+  gatewise('gatewise-w1', 'gatewise --workers 1', true, 1),
+  gatewise('gatewise-w2', 'gatewise --workers 2 (2 cores)', true, 2),
   peer('undici', 'undici Pool.stream', 'undici-stream.js'),
   peer('reply-from', '@fastify/reply-from', 'reply-from.js'),
   peer('http-proxy', 'http-proxy', 'http-proxy.js'),

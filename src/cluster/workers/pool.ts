@@ -90,6 +90,11 @@ export class WorkerPool {
     this.config = config;
     this.seq++;
     if (!primarySetUp) {
+      // The kernel hands each connection to a worker waiting in accept, as with nginx's shared
+      // listening socket; Node's default on Linux (the primary accepts and passes every connection
+      // on) cost 13 % of throughput with one worker and 10-25 % with two here (bench small64).
+      // NODE_CLUSTER_SCHED_POLICY=rr still chooses the primary's round robin.
+      if (process.env['NODE_CLUSTER_SCHED_POLICY'] === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE;
       cluster.setupPrimary({
         exec: fileURLToPath(new URL('./main.js', import.meta.url)),
         serialization: 'advanced',
