@@ -197,7 +197,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   }
 
   function apply(snapshot) {
-    $('#meta').textContent = 'pid ' + snapshot.status.pid + ' · config generation ' + snapshot.status.config_generation + ' · ' + snapshot.status.connections + ' client connections · ' + new Date(snapshot.time).toLocaleTimeString();
+    $('#meta').textContent = 'pid ' + snapshot.status.pid + ' · config generation ' + snapshot.status.config_generation + ' · ' + snapshot.status.connections + ' client connections · ' + (snapshot.status.workers ? snapshot.status.workers.length + ' workers · ' : '') + new Date(snapshot.time).toLocaleTimeString();
     renderServers(snapshot.status);
     renderChart(snapshot.series);
     renderFailures(snapshot.failures);

@@ -46,6 +46,9 @@ export interface StatusJson {
   config_generation?: number;
   listen?: string[];
   connections?: number;
+  /** The worker processes (`serve --workers`). */
+  workers?: Array<{ pid: number }>;
+  worker_restarts?: number;
   upstreams: StatusUpstream[];
   /** Pending and firing alerts. */
   alerts?: StatusAlert[];
@@ -106,6 +109,11 @@ export function renderStatus(json: StatusJson, options: RenderOptions = {}): str
   if (json.config_generation !== undefined) head.push(`config generation ${json.config_generation}`);
   if (json.listen !== undefined && json.listen.length > 0) head.push(`listening on ${json.listen.join(', ')}`);
   if (json.connections !== undefined) head.push(`${json.connections} client connections`);
+  if (json.workers !== undefined)
+    head.push(
+      `${json.workers.length} workers (${json.workers.map((w) => w.pid).join(', ')})` +
+        (json.worker_restarts ? `, ${json.worker_restarts} replaced` : ''),
+    );
   if (head.length > 0) lines.push(`gatewise: ${head.join(', ')}`);
 
   const rows: string[][] = [];

@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { request } from 'undici';
 import { runCli, startCli } from '../support/cli.js';
+import { etcdAvailable, startEtcd } from '../support/etcd.js';
 import { load } from '../support/load.js';
 import { freePort } from '../support/nginx.js';
 import { type SwitchUpstream, startSwitchUpstream } from '../support/switch-upstream.js';
+import { makeNode, push } from './nodes.js';
 
 interface Node {
   port: number;
@@ -174,6 +176,8 @@ test('a worker that dies is replaced; the node keeps serving and its counters do
   assert.equal(after.workers.length, 2);
   assert.ok(!after.workers.some((w) => w.pid === victim));
   assert.equal(after.worker_restarts, 1);
+  const shown = await runCli(['status', '--admin', node.admin.replace('http://', '')]);
+  assert.match(shown.stdout, new RegExp(`2 workers \\(${after.workers.map((w) => w.pid).join(', ')}\\), 1 replaced`));
   assert.match(node.cli.output(), /worker exited: replacing it.*"signal":"SIGKILL"/);
   const more = await load(origin, { requests: 100, concurrency: 4 });
   assert.deepEqual(more.errors, []);
@@ -232,6 +236,38 @@ test('SIGTERM stops in order: requests in flight finish, then every worker and t
   assert.equal(await res.body.text(), 'a\n');
   assert.equal(await code, 0);
   for (const w of before.workers) assert.throws(() => process.kill(w.pid, 0), /ESRCH/);
+});
+
+test('a cluster node with workers: each version pushed to etcd reaches every worker', {
+  skip: !etcdAvailable() && 'no etcd',
+}, async (t) => {
+  const etcd = await startEtcd();
+  t.after(() => etcd.stop());
+  const blue = await startSwitchUpstream('blue');
+  const green = await startSwitchUpstream('green');
+  t.after(() => Promise.all([blue.close(), green.close()]));
+  const shared = (s: SwitchUpstream) =>
+    `upstreams:\n  app: { servers: [{ url: "${s.url}" }] }\nroutes:\n  - upstream: app\n`;
+  await push(t, etcd.url, shared(blue));
+  const node = await makeNode(t, 'gw-w', etcd.url);
+  node.cli = startCli(['serve', '--config', node.file, '--workers', '2']);
+  t.after(() => node.cli.stop('SIGKILL'));
+  await node.cli.waitFor(/gatewise started/, 15000);
+  // A new connection per request: whichever worker takes it.
+  const bodies = async () => {
+    const out = new Set<string>();
+    for (let i = 0; i < 12; i++) {
+      const res = await request(`http://127.0.0.1:${node.port}/`, { reset: true });
+      out.add(await res.body.text());
+    }
+    return out;
+  };
+  assert.deepEqual(await bodies(), new Set(['blue\n']));
+  await push(t, etcd.url, shared(green));
+  const deadline = Date.now() + 2000;
+  while (!(await bodies()).has('green\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(await bodies(), new Set(['green\n']));
+  assert.equal(await node.cli.stop('SIGTERM'), 0);
 });
 
 test('--workers takes a whole number or auto', async () => {

@@ -72,6 +72,8 @@ export function runWorker(): void {
   send({ t: 'hello' });
   // A terminal's Ctrl-C reaches the whole process group: the primary stops the workers in order.
   process.on('SIGINT', () => undefined);
+  // Reloads go through the primary (it sends the configuration): a HUP to the group must not kill us.
+  process.on('SIGHUP', () => undefined);
   process.on('SIGTERM', () => stop(worker?.graceMs ?? 0));
   // The primary went away (killed): nobody is left to coordinate, stop serving.
   process.on('disconnect', () => stop(worker?.graceMs ?? 0));
