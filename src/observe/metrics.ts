@@ -84,21 +84,27 @@ function emptyHistogram(bounds: readonly number[]): HistogramTotals {
   return { bounds, counts: new Array<number>(bounds.length + 1).fill(0), count: 0 };
 }
 
+/** The totals of `upstream` in `map`, made empty when missing. */
+function totalsOf(map: Map<string, UpstreamTotals>, upstream: string): UpstreamTotals {
+  let totals = map.get(upstream);
+  if (totals === undefined) {
+    totals = {
+      requests: 0,
+      byClass: {},
+      byErrorType: {},
+      byCause: {},
+      head: emptyHistogram(UPSTREAM_BUCKETS_SECONDS),
+      total: emptyHistogram(REQUEST_BUCKETS_SECONDS),
+    };
+    map.set(upstream, totals);
+  }
+  return totals;
+}
+
 /** Adds `from` into `into` (the totals of several processes of one node, summed). */
 export function addTotals(into: Map<string, UpstreamTotals>, from: ReadonlyMap<string, UpstreamTotals>): void {
   for (const [upstream, t] of from) {
-    let sum = into.get(upstream);
-    if (sum === undefined) {
-      sum = {
-        requests: 0,
-        byClass: {},
-        byErrorType: {},
-        byCause: {},
-        head: emptyHistogram(t.head.bounds),
-        total: emptyHistogram(t.total.bounds),
-      };
-      into.set(upstream, sum);
-    }
+    const sum = totalsOf(into, upstream);
     sum.requests += t.requests;
     for (const [into_, from_] of [
       [sum.byClass, t.byClass],
@@ -346,21 +352,7 @@ export class Metrics implements ExchangeObserver {
    */
   totals(): Map<string, UpstreamTotals> {
     const out = new Map<string, UpstreamTotals>();
-    const of = (upstream: string): UpstreamTotals => {
-      let totals = out.get(upstream);
-      if (totals === undefined) {
-        totals = {
-          requests: 0,
-          byClass: {},
-          byErrorType: {},
-          byCause: {},
-          head: emptyHistogram(UPSTREAM_BUCKETS_SECONDS),
-          total: emptyHistogram(REQUEST_BUCKETS_SECONDS),
-        };
-        out.set(upstream, totals);
-      }
-      return totals;
-    };
+    const of = (upstream: string): UpstreamTotals => totalsOf(out, upstream);
     for (const cells of this.byRouteKey.values()) {
       if (cells.upstream === '') continue;
       const totals = of(cells.upstream);

@@ -207,3 +207,24 @@ test('the window forgets what is older than a minute; the series keeps five minu
   s = byServer(h.stats.snapshot(), good.port);
   assert.equal(s.requests_per_s, Math.round((1 / 55) * 1000) / 1000);
 });
+
+test('the statistics of several processes merge: the same buckets add up, a slot holding an older bucket is left out', async (t) => {
+  const backend = await startSwitchUpstream('a');
+  t.after(() => backend.close());
+  const one = await harness(t, [backend.url]);
+  const two = await harness(t, [backend.url]);
+  const three = await harness(t, [backend.url]);
+  for (let i = 0; i < 3; i++) assert.equal(await one.get('/'), 200);
+  backend.status = 503;
+  assert.equal(await two.get('/'), 503);
+  // A whole window earlier: the same slot as the current bucket, holding an older one.
+  three.clock.ms = T0 - 12 * STATS_BUCKET_MS;
+  assert.equal(await three.get('/'), 503);
+  const dumps = [one.stats.dump(), two.stats.dump(), three.stats.dump()];
+  const merged = ServerStats.merged(dumps, { now: () => T0 + 1000 });
+  const server = byServer(merged.snapshot(), backend.port);
+  assert.equal(server.requests_per_s, 4);
+  assert.equal(server.error_ratio, 0.25);
+  const last = merged.upstreamSeries('api', T0 + 1000).at(-1)!;
+  assert.deepEqual([last.requests, last.errors], [4, 1]);
+});
