@@ -351,12 +351,12 @@ export class Service {
     await this.pool.start(config);
     const follow = () => {
       const state = followedStates(this.gateway.runtime);
-      const signature = JSON.stringify(state, (k, v) => (k === 'hintMs' ? v > 0 : v));
+      const signature = JSON.stringify(state);
       if (signature === this.lastFollowed) return;
       this.lastFollowed = signature;
       this.pool?.follow(state);
     };
-    this.lastFollowed = JSON.stringify(followedStates(this.gateway.runtime), (k, v) => (k === 'hintMs' ? v > 0 : v));
+    this.lastFollowed = JSON.stringify(followedStates(this.gateway.runtime));
     this.events.on((event) => {
       if (event.kind === 'health' || event.kind === 'drain' || event.kind === 'process') follow();
     });

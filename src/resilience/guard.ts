@@ -48,8 +48,8 @@ export interface FollowedState {
   lastCheck: string;
   draining: boolean;
   processReady: boolean;
-  /** Milliseconds an ejection hint still keeps the server out; 0 = no hint. */
-  hintMs: number;
+  /** Until when (ms since the epoch: the guard's clock is the wall clock) a hint keeps the server out; 0 = no hint. */
+  hintedUntil: number;
 }
 
 export type GuardEvent =
@@ -264,7 +264,7 @@ export class UpstreamGuard<Q> {
 
   /**
    * The state this guard does not decide itself, as the node's primary process sees it: active
-   * health, drain, the managed process and hints (`hintMs` left, 0 = none). Transitions were logged
+   * health, drain, the managed process and hints. Transitions were logged
    * where they happened, so none is emitted here; a process that became ready is a new process for
    * this guard's passive health and breaker too.
    */
@@ -280,7 +280,7 @@ export class UpstreamGuard<Q> {
       g.breaker?.replaced(this.time.now);
     }
     g.processReady = state.processReady;
-    const hintedUntil = state.hintMs > 0 ? this.time.now + state.hintMs : 0;
+    const hintedUntil = state.hintedUntil > this.time.now ? state.hintedUntil : 0;
     if (hintedUntil > 0 && g.hintedUntil === 0) this.hinted++;
     if (hintedUntil === 0 && g.hintedUntil > 0) this.hinted--;
     g.hintedUntil = hintedUntil;
@@ -291,13 +291,12 @@ export class UpstreamGuard<Q> {
   followed(index: number): FollowedState | undefined {
     const g = this.servers[index];
     if (g === undefined) return undefined;
-    const now = this.time.now;
     return {
       healthy: g.healthy,
       lastCheck: g.lastCheck,
       draining: g.draining,
       processReady: g.processReady,
-      hintMs: g.hintedUntil > now ? g.hintedUntil - now : 0,
+      hintedUntil: g.hintedUntil > this.time.now ? g.hintedUntil : 0,
     };
   }
 

@@ -65,6 +65,7 @@ export class WorkerPool {
   private readonly members = new Map<number, Member>();
   /** What the workers gone so far counted (their last reports). */
   private retiredCounters: Metrics = [];
+  private retiring: Promise<void> = Promise.resolve();
   private readonly retiredTotals = new Map<string, UpstreamTotals>();
   private retiredStats: Array<{ at: number; dump: ServerStatsDump }> = [];
   private config: Config | undefined;
@@ -135,20 +136,19 @@ export class WorkerPool {
           return;
         }
         member.ready = true;
+        // A configuration applied while this worker was starting: it gets the current one now.
+        if (seq !== this.seq) this.send(member, this.configMessage(this.seq));
         resolve();
       });
       worker.on('message', (message: FromWorker) => {
-        if (message.t !== 'hello') return;
-        this.send(member, {
-          t: 'config',
-          seq,
-          config: this.config!,
-          state: this.options.state(),
-          logFormat: this.options.logFormat,
-        });
+        if (message.t === 'hello') this.send(member, this.configMessage(seq));
       });
       worker.once('exit', (code, signal) => this.onExit(member, code, signal));
     });
+  }
+
+  private configMessage(seq: number): ToWorker {
+    return { t: 'config', seq, config: this.config!, state: this.options.state(), logFormat: this.options.logFormat };
   }
 
   private send(member: Member, message: ToWorker): void {
@@ -220,15 +220,17 @@ export class WorkerPool {
     addTotals(this.retiredTotals, report.totals);
     this.retiredStats.push({ at: Date.now(), dump: report.stats });
     this.retiredStats = this.retiredStats.filter((r) => r.at > Date.now() - 5 * 60_000);
-    const merged = AggregatorRegistry.aggregate([this.retiredCounters, report.counters]);
-    void merged.getMetricsAsJSON().then((json) => {
-      this.retiredCounters = json as Metrics;
+    // One at a time: two workers gone at once both count.
+    this.retiring = this.retiring.then(async () => {
+      const merged = AggregatorRegistry.aggregate([this.retiredCounters, report.counters]);
+      this.retiredCounters = (await merged.getMetricsAsJSON()) as Metrics;
     });
   }
 
   /** Resolves with every live worker's answer to one request (undefined for a worker that went away). */
   private ask(kind: string, seq: number, message: ToWorker, timeoutMs: number): Promise<unknown[]> {
-    const members = new Set([...this.members.values()].filter((m) => m.worker.isConnected()));
+    // A worker still starting answers nothing yet; it is given the current configuration when ready.
+    const members = new Set([...this.members.values()].filter((m) => m.ready && m.worker.isConnected()));
     if (members.size === 0) return Promise.resolve([]);
     const key = `${kind}:${seq}`;
     return new Promise((resolve) => {

@@ -82,7 +82,7 @@ export function runWorker(): void {
 class Worker {
   private readonly logs: Logs;
   private readonly events = new EventBus();
-  private readonly metrics = new Metrics();
+  private readonly metrics = new Metrics({ gauges: 'worker' });
   private readonly stats = new ServerStats();
   private readonly failures: RecentFailures;
   private readonly gateway: Gateway;
