@@ -81,6 +81,7 @@ function followedStates(runtime: Runtime): FollowedStates {
 /** One server's request-path state over the workers: counts added, the worst state shown. */
 function acrossWorkers(servers: readonly LiveServer[]): Record<string, unknown> {
   const order = ['none', 'closed', 'half_open', 'open'];
+  const passive = ['healthy', 'probation', 'ejected'];
   const until = servers.flatMap((s) => (s.ejected_until ? [s.ejected_until] : [])).sort();
   return {
     available: servers.every((s) => s.available),
@@ -92,7 +93,10 @@ function acrossWorkers(servers: readonly LiveServer[]): Record<string, unknown> 
       'none',
     ),
     ejected_until: until.at(-1),
-    passive: servers.map((s) => s.passive),
+    passive: servers.reduce(
+      (worst, s) => (passive.indexOf(String(s.passive)) > passive.indexOf(worst) ? String(s.passive) : worst),
+      'healthy',
+    ),
   };
 }
 
