@@ -60,8 +60,8 @@ export function runWorker(): void {
     if (message.t === 'config') {
       if (worker === undefined) {
         worker = new Worker(message.config, message.logFormat as LogFormat | undefined, message.seq);
-        worker.start(message.state).catch((error: unknown) => {
-          send({ t: 'applied', seq: message.seq, error: (error as Error).message });
+        worker.start(message.state).catch(async (error: unknown) => {
+          await sendNow({ t: 'applied', seq: message.seq, error: (error as Error).message });
           process.exit(1);
         });
       } else void worker.apply(message.seq, message.config, message.state);
