@@ -78,24 +78,27 @@ function followedStates(runtime: Runtime): FollowedStates {
   return out;
 }
 
+/** The last of `values` in `order` (the worst state); `order[0]` when there are none. */
+function worst(order: readonly string[], values: readonly string[]): string {
+  return values.reduce((w, v) => (order.indexOf(v) > order.indexOf(w) ? v : w), order[0]!);
+}
+
 /** One server's request-path state over the workers: counts added, the worst state shown. */
 function acrossWorkers(servers: readonly LiveServer[]): Record<string, unknown> {
-  const order = ['none', 'closed', 'half_open', 'open'];
-  const passive = ['healthy', 'probation', 'ejected'];
   const until = servers.flatMap((s) => (s.ejected_until ? [s.ejected_until] : [])).sort();
   return {
     available: servers.every((s) => s.available),
     inflight: servers.reduce((n, s) => n + s.inflight, 0),
     open_connections: servers.reduce((n, s) => n + s.open, 0),
     idle_connections: servers.reduce((n, s) => n + s.idle, 0),
-    breaker: servers.reduce(
-      (worst, s) => (order.indexOf(s.breaker) > order.indexOf(worst) ? s.breaker : worst),
-      'none',
+    breaker: worst(
+      ['none', 'closed', 'half_open', 'open'],
+      servers.map((s) => s.breaker),
     ),
     ejected_until: until.at(-1),
-    passive: servers.reduce(
-      (worst, s) => (passive.indexOf(String(s.passive)) > passive.indexOf(worst) ? String(s.passive) : worst),
-      'healthy',
+    passive: worst(
+      ['healthy', 'probation', 'ejected'],
+      servers.map((s) => String(s.passive)),
     ),
   };
 }

@@ -136,13 +136,19 @@ test('health checks run once, in the primary, and the workers follow: unhealthy,
   const origin = `http://127.0.0.1:${node.port}`;
   const bodies = async (n: number) => (await load(origin, { requests: n, concurrency: 4 })).bodies;
   assert.ok((await bodies(40)).includes('b\n'));
+  // One probe stream per node, not one per process: every 100 ms is about 20 in 2 s (three
+  // processes probing would make about 60).
+  const probesBefore = a.probes;
+  await new Promise((r) => setTimeout(r, 2000));
+  const probes = a.probes - probesBefore;
+  assert.ok(probes >= 5 && probes <= 30, `${probes} probes of a in 2 s`);
   b.healthy = false;
   for (let i = 0; i < 50; i++) {
     const s: Status = await status(node.admin);
     if (!s.upstreams[0]!.servers[1]!.healthy) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  // One probe stream per node, not per worker: the primary's checks (about 10 per second).
+  // No worker sends b a request while the primary's checks fail it.
   const hitsBefore = b.hits;
   assert.deepEqual(new Set(await bodies(60)), new Set(['a\n']));
   assert.equal(b.hits, hitsBefore);

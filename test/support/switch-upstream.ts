@@ -10,6 +10,8 @@ export interface SwitchUpstream {
   readonly port: number;
   /** Requests to paths other than /health. */
   readonly hits: number;
+  /** Requests to /health (health checks). */
+  readonly probes: number;
   healthy: boolean;
   status: number;
   /** Milliseconds to wait before answering (0 = at once). */
@@ -18,10 +20,11 @@ export interface SwitchUpstream {
 }
 
 export async function startSwitchUpstream(name: string): Promise<SwitchUpstream> {
-  const state = { hits: 0, healthy: true, status: 200, delayMs: 0 };
+  const state = { hits: 0, probes: 0, healthy: true, status: 200, delayMs: 0 };
   const server = http.createServer((req, res) => {
     req.resume();
     if (req.url === '/health') {
+      state.probes++;
       res.writeHead(state.healthy ? 200 : 503, { 'content-type': 'text/plain' });
       res.end(state.healthy ? 'ok' : 'down');
       return;
@@ -41,6 +44,9 @@ export async function startSwitchUpstream(name: string): Promise<SwitchUpstream>
     port,
     get hits() {
       return state.hits;
+    },
+    get probes() {
+      return state.probes;
     },
     get healthy() {
       return state.healthy;

@@ -1,21 +1,9 @@
 /**
- * A rate limit whose budget every node shares (`rate_limit.scope: cluster`), decided on the request
- * path without waiting for Redis (the lease logic is `LeasedRateLimiter`'s).
- *
- * The budget is one token bucket per route and client key in Redis, changed only by an atomic Lua
- * script (so concurrent nodes never both spend the same token). A node does not ask Redis per request:
- * it holds a small lease of tokens per key and spends them locally; when the lease runs low it asks
- * for more in the background. A key this node has no token for is admitted on credit (at most
- * CREDIT requests per key and node), and the next lease pays that debt back first, so the cluster's
- * total stays exact over time:
- *
- *   admitted ≤ burst + rate × elapsed + nodes × CREDIT
- *
- * and under it by at most the tokens leased but not yet spent (≤ 1.5 × batch per key and node). With
- * rate 10/s and three nodes the batch is one token: within a few requests of the configured rate.
- *
- * While Redis is unreachable every decision is the configured limit enforced by this node alone (the
- * local token bucket), and counted; leases from before the outage are dropped, not trusted.
+ * A rate limit whose budget every node shares (`rate_limit.scope: cluster`): a `LeasedRateLimiter`
+ * (leases spent locally, credit, local fallback: see there) whose source is one token bucket per
+ * route and client key in Redis, changed only by an atomic Lua script so that concurrent nodes never
+ * both spend the same token. With rate 10/s and three nodes the batch is one token: within a few
+ * requests of the configured rate. Leases from before a Redis outage are dropped, not trusted.
  */
 import { LeasedRateLimiter } from '../../resilience/leased-rate-limit.js';
 import type { RedisLink } from './link.js';

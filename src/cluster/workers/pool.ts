@@ -129,6 +129,7 @@ export class WorkerPool {
         reject(new Error(`worker ${member.pid} exited before listening (${signal ?? `code ${code}`})`));
       worker.once('exit', onExit);
       worker.on('message', (message: FromWorker) => {
+        if (message.t === 'hello') this.send(member, this.configMessage(seq));
         if (message.t !== 'applied' || message.seq !== seq || member.ready) return;
         worker.removeListener('exit', onExit);
         if (message.error !== undefined) {
@@ -139,9 +140,6 @@ export class WorkerPool {
         // A configuration applied while this worker was starting: it gets the current one now.
         if (seq !== this.seq) this.send(member, this.configMessage(this.seq));
         resolve();
-      });
-      worker.on('message', (message: FromWorker) => {
-        if (message.t === 'hello') this.send(member, this.configMessage(seq));
       });
       worker.once('exit', (code, signal) => this.onExit(member, code, signal));
     });

@@ -106,7 +106,8 @@ class Worker {
       file: config.log.file,
       sync: true,
     });
-    this.failures = new RecentFailures({ onRecord: (record) => this.queueFailure(record) });
+    // Records are made here and kept by the primary (its admin API serves them): hold just one.
+    this.failures = new RecentFailures({ capacity: 1, onRecord: (record) => this.queueFailure(record) });
     const logObserver = new LogObserver(this.logs.logger, () => this.gateway.runtime.accessLog, this.logs.writeLine);
     this.events.on((event) => {
       if (OWN_EVENTS.has(event.kind)) send({ t: 'event', event: stripStamp(event) });
